@@ -47,6 +47,7 @@ setuptools.setup(
     install_requires=reqs("requirements"),
     extras_require={
         "notebooks": reqs("notebooks_requirements"),
+        "dask": reqs("dask_requirements"),
         "dev": reqs("dev_requirements") + reqs("notebooks_requirements"),
     },
     entry_points={"console_scripts": cfg["console_scripts"].split()},
