@@ -1,0 +1,108 @@
+"""Study speed figures (loss study): one GCN trial, whole-space prediction, the plain sparse-PyG baseline, batched seeds.
+
+    NASLOSS_DATA=../shared/data .venv/bin/python benchmarks/bench_train.py            # CPU
+    NASLOSS_DATA=../shared/data .venv/bin/python benchmarks/bench_train.py --device cuda   # the GPU machine
+
+Prints figures; asserts nothing. Every comparison runs both sides in this process, on the same data.
+"""
+import argparse, os, time
+import numpy as np
+import torch
+from torch import nn
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--device", default="cpu")
+ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest for these small models here)")
+ap.add_argument("--seeds", type=int, default=30, help="seeds trained together in the batched figure")
+ap.add_argument("--epochs", type=int, default=None, help="default: the loss's default (200)")
+args = ap.parse_args()
+torch.set_num_threads(args.threads)
+
+from nasloss_nb.losses import loss_fn, optim_defaults      # noqa: E402
+from nasloss_nb.predictors import make_predictor           # noqa: E402
+from nasloss_nb.spaces.base import load_space              # noqa: E402
+from nasloss_nb.spaces.nb101 import NB101Space, enumerate_cells  # noqa: E402
+from nasloss_nb.study import run_trial, run_trials         # noqa: E402
+from nasloss_nb.train import predict                       # noqa: E402
+
+dev, E = args.device, args.epochs or optim_defaults("hr")["epochs"]
+print(f"device {dev}, torch threads {torch.get_num_threads()}, epochs {E}")
+sp = load_space("nb201", "cifar10")
+run_trial(sp, "hr", "gcn", portion=1, seed=0, epochs=2, device=dev)   # warm caches (features, kernels)
+
+t0 = time.perf_counter()
+r = run_trial(sp, "hr", "gcn", portion=1, seed=0, epochs=E, device=dev)
+one = time.perf_counter() - t0
+print(f"one GCN trial, NB201 cifar10 1% ({r['n_train']} archs, {E} epochs, HR) incl. judging all 15,625: {one:.2f} s "
+      f"(train {r['train_seconds']:.2f} s, predict+judge {one - r['train_seconds']:.2f} s); tau {r['kendall_tau']:.3f}")
+
+# --- the same trial through a plain sparse PyG pipeline: a Data object per graph, GCNConv, DataLoader -------------
+from torch_geometric.data import Data                      # noqa: E402
+from torch_geometric.loader import DataLoader              # noqa: E402
+from torch_geometric.nn import GCNConv, global_mean_pool   # noqa: E402
+
+
+class SparseGCN(nn.Module):
+    "The same predictor written the plain PyG way: GCNConv along and against the edges, mean pool, MLP head"
+    def __init__(self, f, h=144, layers=3):
+        super().__init__()
+        dims = [f] + [h] * layers
+        self.fw = nn.ModuleList(GCNConv(a, b) for a, b in zip(dims, dims[1:]))
+        self.bw = nn.ModuleList(GCNConv(a, b) for a, b in zip(dims, dims[1:]))
+        self.head = nn.Sequential(nn.Linear(h, 128), nn.ReLU(), nn.Dropout(0.1), nn.Linear(128, 1))
+        self.drop = nn.Dropout(0.1)
+
+    def forward(self, d):
+        h, rev = d.x, d.edge_index.flip(0)
+        for f, b in zip(self.fw, self.bw): h = self.drop(torch.relu(0.5 * (f(h, d.edge_index) + b(h, rev))))
+        return self.head(global_mean_pool(h, d.batch)).squeeze(-1)
+
+
+def sparse_trial():
+    "Build Data objects, train with a DataLoader, predict the whole space with a DataLoader, judge"
+    from nasloss_nb.encodings import dense_graphs
+    from nasloss_nb.study import judge
+    g = dense_graphs(sp)
+    data = [Data(x=g["x"][i][g["mask"][i]], edge_index=g["adj"][i].nonzero().T) for i in range(len(sp))]
+    rng = np.random.default_rng(0)
+    train = sp.index(sp.sample(156, rng))
+    y = torch.as_tensor(sp.val[train] / 100, dtype=torch.float32)
+    for i, t in zip(train, y): data[i].y = t
+    torch.manual_seed(0)
+    model = SparseGCN(g["x"].shape[-1]).to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, E)
+    hr = loss_fn("hr")
+    loader = DataLoader([data[i] for i in train], batch_size=16, shuffle=True)
+    for _ in range(E):
+        for b in loader:
+            b = b.to(dev); loss = hr(model(b), b.y)
+            opt.zero_grad(); loss.backward(); opt.step()
+        sched.step()
+    model.eval()
+    with torch.no_grad():
+        for d in data: d.y = torch.zeros(())
+        pred = torch.cat([model(b.to(dev)).cpu() for b in DataLoader(data, batch_size=1024)]).numpy()
+    return judge(sp.test, pred)
+
+t0 = time.perf_counter(); sr = sparse_trial(); sparse = time.perf_counter() - t0
+print(f"the same trial, plain sparse PyG (Data per graph, GCNConv, DataLoader): {sparse:.2f} s "
+      f"-> ours {sparse / one:.1f}x faster (tau {sr['kendall_tau']:.3f})")
+
+# --- seeds trained together -------------------------------------------------------------------------------------
+S = args.seeds
+t0 = time.perf_counter()
+rows = run_trials(sp, "hr", "gcn", portion=1, seeds=list(range(S)), epochs=E, device=dev)
+many = time.perf_counter() - t0
+print(f"{S} seeds of that setting trained together: {many:.2f} s = {many / one:.1f}x one seed "
+      f"({many / S:.2f} s per trial; tau mean {np.mean([x['kendall_tau'] for x in rows]):.3f})")
+
+# --- whole-space prediction at NAS-Bench-101 size ---------------------------------------------------------------
+codes = enumerate_cells()
+big = NB101Space(codes, np.zeros(len(codes)), np.zeros(len(codes)), hashes=np.zeros(len(codes), "S1"),
+                 task="all-cells", metric_names={"val": "none", "test": "none"})
+m = make_predictor("gcn", big)
+m.features(big, dev)                                       # build the whole-space tensors once
+t0 = time.perf_counter(); p = predict(m, big, device=dev); pred_s = time.perf_counter() - t0
+print(f"whole-space GCN prediction of all {len(big):,} NB101 cells (7 nodes, hidden 144): {pred_s:.2f} s "
+      f"({len(big) / pred_s:,.0f} cells/s)")

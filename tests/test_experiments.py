@@ -1,0 +1,41 @@
+"Every experiment config validates and its first setting runs; every experiment notebook is papermill-ready and runs"
+import os
+from pathlib import Path
+import pytest
+from nasloss_nb.sweep import load_config, run_setting, settings
+
+ROOT = Path(__file__).parent.parent
+CONFIGS = sorted((ROOT / "experiments" / "configs").glob("*.yaml"))
+NOTEBOOKS = sorted((ROOT / "nbs" / "exp").glob("*.ipynb"))
+
+
+def _have_data():
+    from nasloss_nb.core import NasLossError
+    from nasloss_nb.data import locate
+    try: locate("nb201-test-200ep"); return True
+    except NasLossError: return False
+
+
+def test_there_are_experiments():
+    assert CONFIGS and NOTEBOOKS
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_config_runs_one_short_trial(path):
+    if not _have_data(): pytest.skip("benchmark data not found (set NASLOSS_DATA)")
+    cfg = load_config(path)
+    first = dict(settings(cfg)[0], epochs=1, seed_block=1)
+    rows = run_setting(first, [cfg["seeds"][0]])
+    assert len(rows) == 1 and -1 <= rows[0]["kendall_tau"] <= 1 and rows[0]["n@1"] >= 1
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_parameters_and_one_injected_run(nb, tmp_path):
+    import papermill as pm
+    params = pm.inspect_notebook(str(nb))
+    assert params, f"{nb.name} has no parameters cell"
+    assert all(p["inferred_type_name"] != "None" for p in params.values()), params
+    inject = {k: v for k, v in {"results": "", "run_smoke": True, "smoke_epochs": 2}.items() if k in params}
+    out = tmp_path / nb.name
+    pm.execute_notebook(str(nb), str(out), parameters=inject, kernel_name="python3", cwd=str(nb.parent), progress_bar=False)
+    assert out.exists()
