@@ -8,7 +8,7 @@ import yaml
 from nasloss_nb.sweep import results, run_sweep
 
 CFG = {"name": "t", "spaces": [{"space": "toy", "n_train": [10, 14]}], "losses": ["mse", "hr", "listmle"],
-       "seeds": 4, "seed_block": 2, "epochs": 4}
+       "seeds": 4, "seed_block": 2, "epochs": 8}
 COLS = ["kendall_tau", "precision@10", "n@5"]
 
 
