@@ -97,6 +97,24 @@ many = time.perf_counter() - t0
 print(f"{S} seeds of that setting trained together: {many:.2f} s = {many / one:.1f}x one seed "
       f"({many / S:.2f} s per trial; tau mean {np.mean([x['kendall_tau'] for x in rows]):.3f})")
 
+# --- the two ways of vectorising seeds, and the prediction batch size, each compared in this process -------------
+from nasloss_nb.train import fit_many                      # noqa: E402
+rows_s = np.stack([sp.index(sp.sample(156, np.random.default_rng(s))) for s in range(S)])
+y_s, hr_fn, E2 = sp.val[rows_s] / 100, loss_fn("hr"), max(1, E // 10)
+def timed_fit(vec):
+    ms = []
+    for s in range(S): torch.manual_seed(s); ms.append(make_predictor("gcn", sp))
+    t0 = time.perf_counter(); fit_many(ms, hr_fn, rows_s, y_s, sp, seeds=list(range(S)), epochs=E2, device=dev, vectorise=vec)
+    return time.perf_counter() - t0
+timed_fit("stacked")                                       # warm-up
+tv, ts = timed_fit("vmap"), timed_fit("stacked")
+print(f"{S} seeds x {E2} epochs: torch.func.vmap {tv:.2f} s, hand-stacked forward_many {ts:.2f} s -> {tv / ts:.2f}x")
+m201 = make_predictor("gcn", sp)
+for bs in (8192, 512): predict(m201, sp, batch_size=bs, device=dev)
+t0 = time.perf_counter(); predict(m201, sp, batch_size=8192, device=dev); p_big = time.perf_counter() - t0
+t0 = time.perf_counter(); predict(m201, sp, batch_size=512, device=dev); p_small = time.perf_counter() - t0
+print(f"predicting all 15,625 NB201 cells: batches of 8192 {p_big:.2f} s, of 512 (default) {p_small:.2f} s -> {p_big / p_small:.1f}x")
+
 # --- whole-space prediction at NAS-Bench-101 size ---------------------------------------------------------------
 codes = enumerate_cells()
 big = NB101Space(codes, np.zeros(len(codes)), np.zeros(len(codes)), hashes=np.zeros(len(codes), "S1"),
