@@ -110,9 +110,10 @@ timed_fit("stacked")                                       # warm-up
 tv, ts = timed_fit("vmap"), timed_fit("stacked")
 print(f"{S} seeds x {E2} epochs: torch.func.vmap {tv:.2f} s, hand-stacked forward_many {ts:.2f} s -> {tv / ts:.2f}x")
 m201 = make_predictor("gcn", sp)
-for bs in (8192, 512): predict(m201, sp, batch_size=bs, device=dev)
-t0 = time.perf_counter(); predict(m201, sp, batch_size=8192, device=dev); p_big = time.perf_counter() - t0
-t0 = time.perf_counter(); predict(m201, sp, batch_size=512, device=dev); p_small = time.perf_counter() - t0
+def timed_predict(bs):
+    t0 = time.perf_counter(); predict(m201, sp, batch_size=bs, device=dev); return time.perf_counter() - t0
+timed_predict(8192); timed_predict(512)                    # warm-up
+p_big, p_small = timed_predict(8192), timed_predict(512)
 print(f"predicting all 15,625 NB201 cells: batches of 8192 {p_big:.2f} s, of 512 (default) {p_small:.2f} s -> {p_big / p_small:.1f}x")
 
 # --- whole-space prediction at NAS-Bench-101 size ---------------------------------------------------------------
