@@ -30,11 +30,31 @@ def cmd_spaces(args) -> str:
     return json.dumps(s, indent=1) if args.json else _fmt_summary(s)
 
 # %% ../nbs/11_cli.ipynb #57c0f7a9
+def _plan_text(cfg: dict, out: str) -> str:
+    "Text for `nasloss study --plan`: a total line, then the settings with seeds left to run"
+    from nasloss_nb.sweep import plan
+    p = plan(cfg, out)
+    left = p[p["to_run"] > 0]
+    unknown = int(left["est_seconds"].isna().sum())
+    est = f"about {left['est_seconds'].sum() / 3600:.1f} h of one core"
+    est += f" for the settings with stored trials to estimate from ({unknown} without)" if unknown else ""
+    if unknown == len(left): est = "no time estimate: the folder holds no trial of these spaces to estimate from"
+    head = (f"{cfg['name']}: {len(p)} settings x {len(cfg['seeds'])} seeds; {int(p['stored'].sum())} trials stored in "
+            f"{out}, {int(p['to_run'].sum())} to run" + (f"; {est}" if len(left) else ""))
+    if left.empty: return head
+    by = ["space", "task", "size", "predictor"]                # one line per size: the losses summed
+    left = left.fillna({"task": "-"}).groupby(by, sort=False).agg(
+        losses=("label", "size"), stored=("stored", "sum"), to_run=("to_run", "sum"),
+        est_minutes=("est_seconds", lambda x: x.sum(min_count=len(x)) / 60)).reset_index()
+    return head + "\n" + left.round(1).to_string(index=False, na_rep="?")
+
 def cmd_study(args) -> str:
-    "Text for `nasloss study`: run the sweep, then the mean (and s.e.) of the main metrics per setting and loss"
+    "Text for `nasloss study`: run the sweep (or, with --plan, say what it would run), then the mean (and s.e.) of the main metrics per setting and loss"
     from nasloss_nb.report import summary
-    from nasloss_nb.sweep import run_sweep
-    df = run_sweep(args.config, args.out, workers=args.workers, scheduler=args.scheduler, root=args.root,
+    from nasloss_nb.sweep import run_sweep, select
+    cfg = select(args.config, spaces=args.space, seeds=args.seeds)
+    if args.plan: return _plan_text(cfg, args.out)
+    df = run_sweep(cfg, args.out, workers=args.workers, scheduler=args.scheduler, root=args.root,
                    progress=not args.quiet)
     return summary(df).round(4).to_string(index=False)
 
@@ -78,6 +98,11 @@ def parser() -> argparse.ArgumentParser:
     st.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
     st.add_argument("--root", default=None, help="benchmark data folder (default: $NASLOSS_DATA)")
     st.add_argument("--quiet", action="store_true", help="no progress bar")
+    st.add_argument("--space", action="append", default=None,
+                    help="run only this space of the config, or SPACE/TASK (repeatable); trial keys are unchanged")
+    st.add_argument("--seeds", type=int, default=None,
+                    help="seeds 0..N-1 instead of the config's (same keys: --seeds 10 now, 30 later adds 10-29)")
+    st.add_argument("--plan", action="store_true", help="print what would run, with a time estimate, and run nothing")
     st.set_defaults(func=cmd_study)
     rp = sub.add_parser("report", help="print the study tables (means +- s.e., findings) of a results folder as markdown")
     rp.add_argument("results", nargs="+", help="results folders written by `nasloss study` (read together)")

@@ -16,7 +16,7 @@ from .core import InvalidParameterError, NasLossError, UnknownNameError, atomic_
 
 # %% auto #0
 __all__ = ['SCHEMA_VERSION', 'CONFIG_KEYS', 'SPACE_KEYS', 'LOSS_KEYS', 'load_config', 'settings', 'trial_key', 'seed_blocks',
-           'run_setting', 'done_keys', 'write_rows', 'results', 'consolidate', 'run_sweep']
+           'run_setting', 'done_keys', 'write_rows', 'results', 'consolidate', 'select', 'plan', 'run_sweep']
 
 # %% ../nbs/10_sweep.ipynb #be11b7ab
 SCHEMA_VERSION = 1
@@ -165,6 +165,53 @@ def consolidate(out_dir: str | os.PathLike) -> Path:
     for p in (out / "parts").glob("*.parquet"):
         if p.stem in set(df["key"]): p.unlink()
     return out / "results.parquet"
+
+# %% ../nbs/10_sweep.ipynb #4f96a6bf
+def select(config: dict | str | os.PathLike,   # a config dict or YAML path
+           *, spaces: Iterable[str] | None = None,  # keep these spaces ("nb101", or "nb201/cifar100" for one task)
+           seeds: int | Iterable[int] | None = None,  # another number of seeds (0..n-1) or list of seeds
+          ) -> dict:
+    "A validated config restricted to some of its spaces and/or with other seeds; trial keys are unchanged"
+    cfg = load_config(config)
+    if spaces is not None:
+        names = [s["space"] for s in cfg["spaces"]] + [f"{s['space']}/{s.get('task')}" for s in cfg["spaces"]]
+        bad = [x for x in spaces if x not in names]
+        if bad: raise UnknownNameError(f"space(s) {', '.join(bad)} not in this config; it has: "
+                                       f"{', '.join(dict.fromkeys(s['space'] for s in cfg['spaces']))}")
+        cfg["spaces"] = [s for s in cfg["spaces"] if s["space"] in spaces or f"{s['space']}/{s.get('task')}" in spaces]
+    if seeds is not None:
+        if isinstance(seeds, int) and seeds < 1: raise InvalidParameterError(f"seeds={seeds}: need at least 1")
+        cfg = load_config({**cfg, "seeds": seeds if isinstance(seeds, int) else list(seeds)})
+    return cfg
+
+def _size(setting: dict) -> str:
+    "A setting's training size as text: '1%' or 'n=50'"
+    return f"{setting['portion']:g}%" if "portion" in setting else f"n={setting['n_train']}"
+
+def plan(config: dict | str | os.PathLike,   # a config dict or YAML path (see `select` for subsets)
+         out_dir: str | os.PathLike,         # the results folder the sweep would write to
+        ) -> pd.DataFrame:
+    "What `run_sweep(config, out_dir)` would do: per setting the seeds stored and to run, with a time estimate"
+    cfg = load_config(config)
+    done = done_keys(out_dir) if Path(out_dir).exists() else set()
+    past = results(out_dir) if done else pd.DataFrame()
+    rate = {}
+    if not past.empty:                                       # seconds per training cell, prediction seconds, cells per %
+        past = past.assign(cell_s=past["train_seconds"] / past["n_train"], per_pct=past["n_train"] / past["portion"])
+        for cols in (["space", "predictor"], ["space", "task", "predictor"]):   # a config may leave the task out
+            for k, g in past.groupby(cols):
+                rate[k] = (g["cell_s"].median(), g["predict_seconds"].median(), g["per_pct"].median())
+    rows = []
+    for s in settings(cfg):
+        stored = sum(trial_key(s, x) in done for x in cfg["seeds"])
+        cell_s, pred_s, per_pct = rate.get((s["space"], s["task"], s["predictor"]),
+                                           rate.get((s["space"], s["predictor"]), (np.nan,) * 3))
+        n = s["n_train"] if "n_train" in s else s["portion"] * per_pct
+        to_run = len(cfg["seeds"]) - stored
+        rows.append({"space": s["space"], "task": s["task"], "size": _size(s), "label": s["label"],
+                     "predictor": s["predictor"], "stored": stored, "to_run": to_run,
+                     "est_seconds": to_run * (cell_s * n + pred_s) if to_run else 0.0})
+    return pd.DataFrame(rows)
 
 # %% ../nbs/10_sweep.ipynb #60686db0
 def run_sweep(config: dict | str | os.PathLike,   # a config dict or YAML path
