@@ -12,7 +12,8 @@ from .core import InvalidParameterError, check_choice
 
 # %% auto #0
 __all__ = ['LOSS_GROUPS', 'GROUP_ORDER', 'HIGHER_IS_BETTER', 'FIG2_PORTIONS', 'summary', 'study_figure', 'topk_figure',
-           'portion_figure', 'findings', 'markdown', 'results_markdown', 'pivot_markdown', 'curve_markdown', 'panel']
+           'portion_figure', 'findings', 'recommend', 'markdown', 'results_markdown', 'pivot_markdown',
+           'curve_markdown', 'panel']
 
 # %% ../nbs/12_report.ipynb #1880deda
 LOSS_GROUPS = {"mse": "regression", "hr": "ranking", "lr": "ranking", "mse_sr": "hybrid", "listmle": "ranking",
@@ -218,6 +219,32 @@ def findings(df: pd.DataFrame) -> pd.DataFrame:
     _weighting_claim(df, add)
     _predictor_claim(summary(base) if len(base) else pd.DataFrame(columns=["predictor"]), add)
     return pd.DataFrame(rows)
+
+# %% ../nbs/12_report.ipynb #756d2d59
+def recommend(df: pd.DataFrame,                                   # sweep results (one row per trial)
+              metrics: list[str] = ("precision@0.5", "n@10", "kendall_tau"),  # what "best" is judged by
+              z: float = 2.0,                                     # standard errors within which losses tie
+             ) -> pd.DataFrame:
+    "Per setting and metric: the best loss label (mean) and the labels tied with it within z s.e."
+    sm = summary(df, metrics)
+    keys = _setting_keys(sm)
+    pct = df.groupby(_SETTING, dropna=False)["portion"].first() if "portion" in df else None
+    rows = []
+    for key, g in sm.groupby(keys, dropna=False, sort=True):
+        row = dict(zip(keys, key), compared=f"{len(g)} losses x {g['seeds'].min()}+ seeds")
+        if pct is not None:
+            v = pct.get(tuple(row[k] for k in _SETTING))
+            if v is not None and np.isfinite(v): row["portion"] = f"{v:g}%"
+        for m in metrics:
+            mean, se = g.set_index("label")[f"{m} mean"], g.set_index("label")[f"{m} sem"]
+            best = mean.idxmax() if HIGHER_IS_BETTER[m] else mean.idxmin()
+            gap = (mean - mean[best]).abs() <= z * np.sqrt(se ** 2 + se[best] ** 2)
+            tied = [l for l in _label_order(mean.index) if l != best and gap[l]]
+            row[m] = f"{best} ({mean[best]:.3g})" + (f"; tied: {', '.join(tied)}" if tied else "")
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    first = [c for c in ("space", "task", "predictor", "portion", "n_train", "sweep", "compared") if c in out]
+    return out[first + list(metrics)].sort_values(["space", "task", "predictor", "n_train"]).reset_index(drop=True)
 
 # %% ../nbs/12_report.ipynb #59ab438f
 def markdown(df: pd.DataFrame, digits: int = 3) -> str:
