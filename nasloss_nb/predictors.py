@@ -11,8 +11,8 @@ from .core import Registry
 from .encodings import dense_graphs, flat_encoding
 
 # %% auto #0
-__all__ = ['PREDICTORS', 'fast_dropout', 'FastDropout', 'gcn_norm', 'DirectedGCNLayer', 'GCNPredictor', 'MLPPredictor',
-           'laplacian_pe', 'TransformerPredictor', 'make_predictor']
+__all__ = ['PREDICTORS', 'fast_dropout', 'FastDropout', 'stacked_params', 'unstacked_state', 'gcn_norm', 'DirectedGCNLayer',
+           'GCNPredictor', 'MLPPredictor', 'laplacian_pe', 'TransformerPredictor', 'make_predictor']
 
 # %% ../nbs/05_predictors.ipynb #63a79bb8
 PREDICTORS = Registry("predictor")
@@ -39,8 +39,25 @@ class FastDropout(nn.Dropout):
     def forward(self, x: Tensor) -> Tensor: return fast_dropout(x, self.p) if self.training else x
 
 def _stacked_linear(params: dict[str, Tensor], name: str, x: Tensor) -> Tensor:
-    "S stacked `nn.Linear`s named `name` applied to x [S, N, in] -> [S, N, out]"
-    return torch.baddbmm(params[f"{name}.bias"].unsqueeze(1), x, params[f"{name}.weight"].transpose(1, 2))
+    "S stacked `nn.Linear`s named `name` applied to x [S, N, in] -> [S, N, out] (weights as `stacked_params` stores them, or as stacked)"
+    w = params.get(f"{name}.weight_t")
+    if w is None: w = params[f"{name}.weight"].transpose(1, 2)
+    return torch.baddbmm(params[f"{name}.bias"].unsqueeze(1), x, w)
+
+def stacked_params(models: list[nn.Module]) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+    "Parameters (trainable leaves) and buffers of S copies, stacked on a leading axis, for `forward_many`"
+    # Each Linear weight is stored transposed, [S, in, out] under '<name>.weight_t': its gradient then arrives in
+    # the leaf's own layout, where a [S, out, in] leaf would make autograd copy a transposed gradient every step.
+    from torch.func import stack_module_state
+    params, buffers = stack_module_state(list(models))
+    lin = {f"{n}.weight" for n, m in models[0].named_modules() if isinstance(m, nn.Linear)}
+    return {(f"{k}_t" if k in lin else k): (v.detach().transpose(1, 2).contiguous().requires_grad_() if k in lin else v)
+            for k, v in params.items()}, buffers
+
+def unstacked_state(params: dict[str, Tensor], buffers: dict[str, Tensor], s: int) -> dict[str, Tensor]:
+    "The state dict of copy `s` of parameters and buffers laid out by `stacked_params`"
+    return {(k[:-2] if k.endswith(".weight_t") else k): (v[s].detach().t() if k.endswith(".weight_t") else v[s].detach())
+            for k, v in {**params, **buffers}.items()}
 
 def _stacked_sequential(seq: nn.Sequential, prefix: str, params: dict[str, Tensor], x: Tensor) -> Tensor:
     "S stacked copies of a Sequential of Linear / ReLU / Dropout layers on x [S, N, in]"

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn, Tensor
 from .core import InvalidParameterError, NasLossError
+from .predictors import stacked_params, unstacked_state
 
 # %% auto #0
 __all__ = ['CONTEXT_KEYS', 'TrainingDivergedError', 'loss_context_keys', 'fit', 'predict', 'fit_many']
@@ -138,8 +139,9 @@ def fit_many(models: Sequence[nn.Module],     # S predictors of one class and si
         raise InvalidParameterError(f"{type(models[0]).__name__} has no forward_many: use vectorise='vmap'")
     feats = models[0].features(space, device)
     for m in models: m.to(device).train()
-    params, buffers = stack_module_state(list(models))
-    if vectorise != "vmap" and has_stacked:
+    stacked = vectorise != "vmap" and has_stacked
+    params, buffers = stacked_params(models) if stacked else stack_module_state(list(models))
+    if stacked:
         call = lambda p, b, x: models[0].forward_many(p, x)
     else:
         base = copy.deepcopy(models[0]).to("meta")
@@ -164,6 +166,6 @@ def fit_many(models: Sequence[nn.Module],     # S predictors of one class and si
             history.append(total / n)
     trained = []
     for s, m in enumerate(models):
-        m.load_state_dict({k: v[s].detach() for k, v in {**params, **buffers}.items()})
+        m.load_state_dict(unstacked_state(params, buffers, s))
         trained.append(m.eval())
     return trained, history
