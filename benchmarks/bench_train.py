@@ -15,7 +15,11 @@ ap.add_argument("--device", default="cpu")
 ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest for these small models here)")
 ap.add_argument("--seeds", type=int, default=30, help="seeds trained together in the batched figure")
 ap.add_argument("--epochs", type=int, default=None, help="default: the loss's default (200)")
+PARTS = ("trial", "sparse", "many", "vectorise", "layout", "predict", "nb101")
+ap.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS,
+                help="figures to measure (default all; 'sparse' and 'many' need 'trial', their baseline)")
 args = ap.parse_args()
+if {"sparse", "many"} & set(args.parts) and "trial" not in args.parts: ap.error("'sparse' and 'many' need 'trial'")
 torch.set_num_threads(args.threads)
 
 from nasloss_nb.losses import loss_fn, optim_defaults      # noqa: E402
@@ -30,11 +34,12 @@ print(f"device {dev}, torch threads {torch.get_num_threads()}, epochs {E}")
 sp = load_space("nb201", "cifar10")
 run_trial(sp, "hr", "gcn", portion=1, seed=0, epochs=2, device=dev)   # warm caches (features, kernels)
 
-t0 = time.perf_counter()
-r = run_trial(sp, "hr", "gcn", portion=1, seed=0, epochs=E, device=dev)
-one = time.perf_counter() - t0
-print(f"one GCN trial, NB201 cifar10 1% ({r['n_train']} archs, {E} epochs, HR) incl. judging all 15,625: {one:.2f} s "
-      f"(train {r['train_seconds']:.2f} s, predict+judge {one - r['train_seconds']:.2f} s); tau {r['kendall_tau']:.3f}")
+if "trial" in args.parts:
+    t0 = time.perf_counter()
+    r = run_trial(sp, "hr", "gcn", portion=1, seed=0, epochs=E, device=dev)
+    one = time.perf_counter() - t0
+    print(f"one GCN trial, NB201 cifar10 1% ({r['n_train']} archs, {E} epochs, HR) incl. judging all 15,625: {one:.2f} s "
+          f"(train {r['train_seconds']:.2f} s, predict+judge {one - r['train_seconds']:.2f} s); tau {r['kendall_tau']:.3f}")
 
 # --- the same trial through a plain sparse PyG pipeline: a Data object per graph, GCNConv, DataLoader -------------
 from torch_geometric.data import Data                      # noqa: E402
@@ -85,17 +90,19 @@ def sparse_trial():
         pred = torch.cat([model(b.to(dev)).cpu() for b in DataLoader(data, batch_size=1024)]).numpy()
     return judge(sp.test, pred)
 
-t0 = time.perf_counter(); sr = sparse_trial(); sparse = time.perf_counter() - t0
-print(f"the same trial, plain sparse PyG (Data per graph, GCNConv, DataLoader): {sparse:.2f} s "
-      f"-> ours {sparse / one:.1f}x faster (tau {sr['kendall_tau']:.3f})")
+if "sparse" in args.parts:
+    t0 = time.perf_counter(); sr = sparse_trial(); sparse = time.perf_counter() - t0
+    print(f"the same trial, plain sparse PyG (Data per graph, GCNConv, DataLoader): {sparse:.2f} s "
+          f"-> ours {sparse / one:.1f}x faster (tau {sr['kendall_tau']:.3f})")
 
 # --- seeds trained together -------------------------------------------------------------------------------------
 S = args.seeds
-t0 = time.perf_counter()
-rows = run_trials(sp, "hr", "gcn", portion=1, seeds=list(range(S)), epochs=E, device=dev)
-many = time.perf_counter() - t0
-print(f"{S} seeds of that setting trained together: {many:.2f} s = {many / one:.1f}x one seed "
-      f"({many / S:.2f} s per trial; tau mean {np.mean([x['kendall_tau'] for x in rows]):.3f})")
+if "many" in args.parts:
+    t0 = time.perf_counter()
+    rows = run_trials(sp, "hr", "gcn", portion=1, seeds=list(range(S)), epochs=E, device=dev)
+    many = time.perf_counter() - t0
+    print(f"{S} seeds of that setting trained together: {many:.2f} s = {many / one:.1f}x one seed "
+          f"({many / S:.2f} s per trial; tau mean {np.mean([x['kendall_tau'] for x in rows]):.3f})")
 
 # --- the two ways of vectorising seeds, and the prediction batch size, each compared in this process -------------
 from nasloss_nb.train import fit_many                      # noqa: E402
@@ -106,22 +113,51 @@ def timed_fit(vec):
     for s in range(S): torch.manual_seed(s); ms.append(make_predictor("gcn", sp))
     t0 = time.perf_counter(); fit_many(ms, hr_fn, rows_s, y_s, sp, seeds=list(range(S)), epochs=E2, device=dev, vectorise=vec)
     return time.perf_counter() - t0
-timed_fit("stacked")                                       # warm-up
-tv, ts = timed_fit("vmap"), timed_fit("stacked")
-print(f"{S} seeds x {E2} epochs: torch.func.vmap {tv:.2f} s, hand-stacked forward_many {ts:.2f} s -> {tv / ts:.2f}x")
-m201 = make_predictor("gcn", sp)
-def timed_predict(bs):
-    t0 = time.perf_counter(); predict(m201, sp, batch_size=bs, device=dev); return time.perf_counter() - t0
-timed_predict(8192); timed_predict(512)                    # warm-up
-p_big, p_small = timed_predict(8192), timed_predict(512)
-print(f"predicting all 15,625 NB201 cells: batches of 8192 {p_big:.2f} s, of 512 (default) {p_small:.2f} s -> {p_big / p_small:.1f}x")
+if "vectorise" in args.parts:
+    timed_fit("stacked")                                   # warm-up
+    tv, ts = timed_fit("vmap"), timed_fit("stacked")
+    print(f"{S} seeds x {E2} epochs: torch.func.vmap {tv:.2f} s, hand-stacked forward_many {ts:.2f} s -> {tv / ts:.2f}x")
+
+if "layout" in args.parts:   # one stacked training step, with the Linear weights as stacked or as fit_many keeps them
+    from torch.func import stack_module_state
+    from nasloss_nb.predictors import stacked_params
+    from nasloss_nb.train import _adam
+    ms = [make_predictor("gcn", sp).to(dev).train() for _ in range(S)]
+    feats = ms[0].features(sp, dev)
+    batch = {k: v[torch.as_tensor(rows_s[:, :16], device=dev)] for k, v in feats.items()}
+    yb = torch.as_tensor(y_s[:, :16], dtype=torch.float32, device=dev)
+    def step_ms(params, steps=20):
+        opt = _adam(list(params.values()), 1e-3, 1e-4)
+        def one():
+            loss = hr_fn(ms[0].forward_many(params, batch), yb) * S
+            opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+        one(); one()                                       # warm-up
+        if dev == "cuda": torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for _ in range(steps): one()
+        if dev == "cuda": torch.cuda.synchronize()
+        return (time.perf_counter() - t0) / steps * 1e3
+    best = lambda f: min(f() for _ in range(3))
+    t_plain = best(lambda: step_ms(stack_module_state(ms)[0]))
+    t_t = best(lambda: step_ms(stacked_params(ms)[0]))
+    print(f"one training step of {S} stacked GCNs (batch 16): weights as stacked [S, out, in] {t_plain:.1f} ms, "
+          f"transposed leaves [S, in, out] (fit_many) {t_t:.1f} ms -> {t_plain / t_t:.2f}x")
+
+if "predict" in args.parts:
+    m201 = make_predictor("gcn", sp)
+    def timed_predict(bs):
+        t0 = time.perf_counter(); predict(m201, sp, batch_size=bs, device=dev); return time.perf_counter() - t0
+    timed_predict(8192); timed_predict(512)                # warm-up
+    p_big, p_small = timed_predict(8192), timed_predict(512)
+    print(f"predicting all 15,625 NB201 cells: batches of 8192 {p_big:.2f} s, of 512 (default) {p_small:.2f} s -> {p_big / p_small:.1f}x")
 
 # --- whole-space prediction at NAS-Bench-101 size ---------------------------------------------------------------
-codes = enumerate_cells()
-big = NB101Space(codes, np.zeros(len(codes)), np.zeros(len(codes)), hashes=np.zeros(len(codes), "S1"),
-                 task="all-cells", metric_names={"val": "none", "test": "none"})
-m = make_predictor("gcn", big)
-m.features(big, dev)                                       # build the whole-space tensors once
-t0 = time.perf_counter(); p = predict(m, big, device=dev); pred_s = time.perf_counter() - t0
-print(f"whole-space GCN prediction of all {len(big):,} NB101 cells (7 nodes, hidden 144): {pred_s:.2f} s "
-      f"({len(big) / pred_s:,.0f} cells/s)")
+if "nb101" in args.parts:
+    codes = enumerate_cells()
+    big = NB101Space(codes, np.zeros(len(codes)), np.zeros(len(codes)), hashes=np.zeros(len(codes), "S1"),
+                     task="all-cells", metric_names={"val": "none", "test": "none"})
+    m = make_predictor("gcn", big)
+    m.features(big, dev)                                   # build the whole-space tensors once
+    t0 = time.perf_counter(); p = predict(m, big, device=dev); pred_s = time.perf_counter() - t0
+    print(f"whole-space GCN prediction of all {len(big):,} NB101 cells (7 nodes, hidden 144): {pred_s:.2f} s "
+          f"({len(big) / pred_s:,.0f} cells/s)")
