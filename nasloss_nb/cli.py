@@ -61,7 +61,7 @@ def cmd_study(args) -> str:
 # %% ../nbs/11_cli.ipynb #ec77ad8f
 def cmd_report(args) -> str:
     "Text for `nasloss report`: the study tables of a results folder, as markdown"
-    from nasloss_nb.report import curve_markdown, findings, markdown, pivot_markdown, recommend, results_markdown
+    from nasloss_nb.report import curve_markdown, findings, lr_choices, markdown, pivot_markdown, recommend, results_markdown
     from nasloss_nb.sweep import results
     import pandas as pd
     frames = [results(r) for r in args.results]
@@ -76,6 +76,7 @@ def cmd_report(args) -> str:
     if args.curves: return curve_markdown(df)
     if args.findings_only: return markdown(findings(df))
     if args.recommend: return markdown(recommend(df, *([args.metrics] if args.metrics else [])))
+    if args.lr_choices: return markdown(lr_choices(df))
     metrics = args.metrics or ["kendall_tau", "precision@0.5", "n@10"]
     if not (args.pivot or args.compare): return results_markdown(df)
     return "\n\n".join(pivot_markdown(df, m) for m in metrics)
@@ -111,6 +112,8 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--pivot", action="store_true", help="one table per metric: losses down, settings across (no findings: see --findings-only)")
     rp.add_argument("--recommend", action="store_true",
                     help="which loss to use: per setting and metric, the best loss and those tied with it within 2 s.e.")
+    rp.add_argument("--lr-choices", action="store_true",
+                    help="for sweeps with an lr_grid: seeds per chosen learning rate, per setting and loss")
     rp.add_argument("--curves", action="store_true", help="Precision@T and N@K for every T and K (paper Fig. 5), per setting")
     rp.add_argument("--space", action="append", default=None, help="only this space (repeatable)")
     rp.add_argument("--metrics", nargs="+", default=None, help="metrics of the --pivot / --compare tables (default: kendall_tau precision@0.5 n@10)")

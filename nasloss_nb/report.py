@@ -12,7 +12,7 @@ from .core import InvalidParameterError, check_choice
 
 # %% auto #0
 __all__ = ['LOSS_GROUPS', 'GROUP_ORDER', 'HIGHER_IS_BETTER', 'FIG2_PORTIONS', 'summary', 'study_figure', 'topk_figure',
-           'portion_figure', 'findings', 'recommend', 'markdown', 'results_markdown', 'pivot_markdown',
+           'portion_figure', 'findings', 'recommend', 'lr_choices', 'markdown', 'results_markdown', 'pivot_markdown',
            'curve_markdown', 'panel']
 
 # %% ../nbs/12_report.ipynb #1880deda
@@ -245,6 +245,18 @@ def recommend(df: pd.DataFrame,                                   # sweep result
     out = pd.DataFrame(rows)
     first = [c for c in ("space", "task", "predictor", "portion", "n_train", "sweep", "compared") if c in out]
     return out[first + list(metrics)].sort_values(["space", "task", "predictor", "n_train"]).reset_index(drop=True)
+
+# %% ../nbs/12_report.ipynb #50043201
+def lr_choices(df: pd.DataFrame) -> pd.DataFrame:
+    "Seeds per chosen learning rate, per setting and loss label, for trials that chose their lr from a grid"
+    if "lr_grid" not in df or df["lr_grid"].isna().all():
+        raise InvalidParameterError("no trial here chose its learning rate (run a sweep with an 'lr_grid')")
+    t = df[df["lr_grid"].notna()]
+    out = t.groupby(_SETTING + ["label", "lr"], dropna=False).size().unstack("lr", fill_value=0)
+    out.columns = [f"lr={c:g}" for c in out.columns]
+    out = out.reset_index()
+    out["order"] = out["label"].map({l: i for i, l in enumerate(_label_order(out["label"].unique()))})
+    return out.sort_values(_SETTING + ["order"]).drop(columns="order").reset_index(drop=True)
 
 # %% ../nbs/12_report.ipynb #59ab438f
 def markdown(df: pd.DataFrame, digits: int = 3) -> str:

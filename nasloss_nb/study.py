@@ -16,8 +16,8 @@ from .spaces.base import TabularSpace, load_space
 from .train import fit, fit_many, predict
 
 # %% auto #0
-__all__ = ['T_VALUES', 'K_VALUES', 'TEST_SETS', 'full_size', 'n_from_portion', 'auto_scaling', 'build_loss', 'mutation_test_set',
-           'judge', 'run_trials', 'run_trial']
+__all__ = ['T_VALUES', 'K_VALUES', 'TEST_SETS', 'SELECT_BY', 'full_size', 'n_from_portion', 'auto_scaling', 'build_loss',
+           'mutation_test_set', 'judge', 'run_trials', 'run_trial']
 
 # %% ../nbs/09_study.ipynb #88b1bd80
 T_VALUES, K_VALUES = (0.5, 1, 5, 10), (1, 5, 10, 50)
@@ -93,6 +93,32 @@ def _split(space: TabularSpace, seed: int, test_set: str, portion, n_train) -> t
     if test_set == "mutation": return mutation_test_set(space, rng, n_init=n)
     return space.index(space.sample(n, rng)), None
 
+SELECT_BY = ("kendall_tau", "spearman")
+
+def _choose_lr(train, space, seeds, tr_all, y, lr_grid, holdout, select_by):
+    "Each seed's lr from `lr_grid`: trained on its training cells less a held-out share, judged on that share"
+    check_choice(select_by, SELECT_BY, "select_by")
+    grid = [float(x) for x in lr_grid]
+    if not grid or min(grid) <= 0 or len(set(grid)) != len(grid):
+        raise InvalidParameterError(f"lr_grid must be distinct positive learning rates, got {lr_grid}")
+    n = tr_all.shape[1]
+    k = int(round(holdout * n)) if 0 < holdout < 1 else -1
+    if k < 3 or n - k < 2:
+        raise InvalidParameterError(f"holdout={holdout} of {n} training cells leaves {k} to judge and {n - k} to train: "
+                                    "need at least 3 and 2; raise the training size or change holdout")
+    perm = np.stack([np.random.default_rng(s + 104_729).permutation(n) for s in seeds])   # the held-out cells of each seed
+    fit_pos, hold_pos = perm[:, k:], perm[:, :k]
+    every = list(range(len(seeds)))
+    scores = np.full((len(grid), len(seeds)), np.nan)
+    for g, lr_ in enumerate(grid):
+        fitted = train(every, np.take_along_axis(tr_all, fit_pos, 1), np.take_along_axis(y, fit_pos, 1), lr_)
+        for i, (m, _, _) in enumerate(fitted):
+            held = tr_all[i, hold_pos[i]]
+            metric = kendall_tau if select_by == "kendall_tau" else spearman
+            scores[g, i] = metric(space.val[held], predict(m, space, held))
+    best = np.where(np.isnan(scores), -np.inf, scores).argmax(0)      # ties and NaN: the first lr in the grid
+    return [grid[b] for b in best], scores
+
 def run_trials(space: TabularSpace | str,     # a loaded space, or its load_space name
                loss: str,                     # key of losses.LOSSES
                predictor: str = "gcn",        # key of predictors.PREDICTORS
@@ -110,6 +136,9 @@ def run_trials(space: TabularSpace | str,     # a loaded space, or its load_spac
                loss_kwargs: dict | None = None,       # loss hyperparameter overrides
                predictor_kwargs: dict | None = None,  # predictor constructor overrides
                device: str = "cpu",           # where to train and predict
+               lr_grid: list[float] | None = None,  # choose each seed's lr from these on held-out training cells
+               holdout: float = 0.2,          # share of the training cells held out to choose the lr
+               select_by: str = "kendall_tau",  # what the held-out cells judge: kendall_tau | spearman
               ) -> list[dict[str, Any]]:
     "Train `predictor` with `loss` on a sample of `space` per seed, judge each on the test metric; one row per seed"
     if isinstance(space, str): space = load_space(space, task)
@@ -123,24 +152,40 @@ def run_trials(space: TabularSpace | str,     # a loaded space, or its load_spac
     scaling = auto_scaling(raw) if target_scaling == "auto" else target_scaling
     y = np.stack([scale_targets(r, scaling) for r in raw])
     opt = optim_defaults(loss); epochs = epochs or opt["epochs"]; lr = lr or opt["lr"]
-    models = []
-    for s in seeds:
-        torch.manual_seed(s); models.append(make_predictor(predictor, space, **(predictor_kwargs or {})))
     settings = dict(epochs=epochs, lr=lr, weight_decay=weight_decay, batch_size=batch_size, device=device)
+    together = batched and len(seeds) > 1
+    tr_all = np.stack([tr for tr, _ in splits])
+
+    def train(which: list[int], rows_: np.ndarray, y_: np.ndarray, lr_: float) -> list[tuple]:
+        "Fresh predictors for the seeds at positions `which`, trained on rows_/y_ [len(which), m] at lr_"
+        ms = []
+        for i in which:
+            torch.manual_seed(seeds[i]); ms.append(make_predictor(predictor, space, **(predictor_kwargs or {})))
+        st = dict(settings, lr=lr_)
+        if together:
+            fn, used_kw = build_loss(loss, space, y_[np.argmin(y_.max(1))], loss_kwargs, seeds[which[0]])
+            ms, hist = fit_many(ms, fn, rows_, y_, space, seeds=[seeds[i] for i in which], **st)
+            return [(m, hist, used_kw) for m in ms]
+        out = []
+        for m, tr, yy, i in zip(ms, rows_, y_, which):
+            fn, used_kw = build_loss(loss, space, yy, loss_kwargs, seeds[i])
+            out.append((*fit(m, fn, tr, yy, space, seed=seeds[i], **st), used_kw))
+        return out
+
     t0 = time.perf_counter()
-    if batched and len(seeds) > 1:
-        fn, used_kw = build_loss(loss, space, y[np.argmin(y.max(1))], loss_kwargs, seeds[0])
-        models, hist = fit_many(models, fn, np.stack([tr for tr, _ in splits]), y, space, seeds=seeds, **settings)
-        fits = [(m, hist, used_kw) for m in models]
+    everyone = list(range(len(seeds)))
+    if lr_grid is None:
+        chosen, scores = [lr] * len(seeds), None
+        fits = train(everyone, tr_all, y, lr)
     else:
-        fits = []
-        for m, (tr, _), yy, s in zip(models, splits, y, seeds):
-            fn, used_kw = build_loss(loss, space, yy, loss_kwargs, s)
-            m, hist = fit(m, fn, tr, yy, space, seed=s, **settings)
-            fits.append((m, hist, used_kw))
+        chosen, scores = _choose_lr(train, space, seeds, tr_all, y, lr_grid, holdout, select_by)
+        fits = [None] * len(seeds)
+        for lr_ in dict.fromkeys(chosen):                     # one training group per chosen lr
+            which = [i for i in everyone if chosen[i] == lr_]
+            for i, f in zip(which, train(which, tr_all[which], y[which], lr_)): fits[i] = f
     train_seconds = (time.perf_counter() - t0) / len(seeds)
     rows = []
-    for (m, hist, used_kw), (tr, te), s in zip(fits, splits, seeds):
+    for i, ((m, hist, used_kw), (tr, te), s) in enumerate(zip(fits, splits, seeds)):
         t1 = time.perf_counter()
         pred = predict(m, space, te, device=device)
         y_true = space.test if te is None else space.test[te]
@@ -151,6 +196,9 @@ def run_trials(space: TabularSpace | str,     # a loaded space, or its load_spac
                      "batched": len(seeds) if batched and len(seeds) > 1 else 1, **settings,
                      "target_scaling": scaling, "loss_kwargs": repr(used_kw),
                      "predictor_kwargs": repr(predictor_kwargs or {})})
+        if scores is not None:
+            rows[-1].update(lr=chosen[i], lr_grid=repr([float(x) for x in lr_grid]), holdout=holdout,
+                            lr_scores=repr([round(float(v), 4) for v in scores[:, i]]))
     return rows
 
 def run_trial(space: TabularSpace | str, loss: str, predictor: str = "gcn", *, seed: int = 0, **kwargs) -> dict[str, Any]:

@@ -26,7 +26,10 @@ CONFIG_KEYS = {"name": "sweep name", "spaces": "list of {space, task, portions |
                "lr": "float or null", "batch_size": "int", "weight_decay": "float",
                "target_scaling": "auto | unit | percent | minmax | zscore", "predictor_kwargs": "dict",
                "batched": "train a setting's seeds together (bool)",
-               "seed_block": "seeds trained together: blocks [0, B), [B, 2B), ... (int)"}
+               "seed_block": "seeds trained together: blocks [0, B), [B, 2B), ... (int)",
+               "lr_grid": "list of learning rates: each seed's is chosen on held-out training cells (see study)",
+               "holdout": "share of training cells held out to choose the lr (float, default 0.2)",
+               "select_by": "what chooses the lr on held-out cells: kendall_tau | spearman"}
 SPACE_KEYS = ("space", "task", "portions", "n_train", "options")
 LOSS_KEYS = ("loss", "label", "kwargs")
 
@@ -69,6 +72,15 @@ def load_config(cfg: dict | str | os.PathLike) -> dict:
     if not (isinstance(out["seed_block"], int) and out["seed_block"] >= 1):
         raise InvalidParameterError(f"seed_block must be a positive integer, got {out['seed_block']!r}")
     if not out["batched"]: out["seed_block"] = 1
+    if out.get("lr_grid") is not None:
+        if out["lr"] is not None: raise InvalidParameterError("give 'lr' or 'lr_grid' in the sweep config, not both")
+        g = out["lr_grid"]
+        if not isinstance(g, list) or not g or not all(isinstance(x, (int, float)) and x > 0 for x in g):
+            raise InvalidParameterError(f"lr_grid must be a non-empty list of positive learning rates, got {g!r}")
+        out.setdefault("holdout", 0.2); out.setdefault("select_by", "kendall_tau")
+        check_choice(out["select_by"], ("kendall_tau", "spearman"), "select_by")
+    elif "holdout" in out or "select_by" in out:
+        raise InvalidParameterError("'holdout' and 'select_by' only apply with an 'lr_grid'")
     return out
 
 # %% ../nbs/10_sweep.ipynb #a9bbccd1
@@ -83,7 +95,9 @@ def settings(cfg: dict) -> list[dict]:
                         "predictor": pred, "test_set": cfg["test_set"], "epochs": cfg["epochs"], "lr": cfg["lr"],
                         "batch_size": cfg["batch_size"], "weight_decay": cfg["weight_decay"],
                         "target_scaling": cfg["target_scaling"], "predictor_kwargs": cfg["predictor_kwargs"],
-                        "seed_block": cfg["seed_block"]})
+                        "seed_block": cfg["seed_block"],
+                        # only when set, so the keys of every sweep without them stay as they were
+                        **({k: cfg[k] for k in ("lr_grid", "holdout", "select_by")} if cfg.get("lr_grid") else {})})
     return out
 
 def trial_key(setting: dict, seed: int) -> str:
@@ -116,7 +130,8 @@ def run_setting(setting: dict,              # one entry of `settings(cfg)`
                       test_set=setting["test_set"], epochs=setting["epochs"], lr=setting["lr"],
                       batch_size=setting["batch_size"], weight_decay=setting["weight_decay"],
                       target_scaling=setting["target_scaling"], loss_kwargs=setting["loss_kwargs"] or None,
-                      predictor_kwargs=setting["predictor_kwargs"] or None)
+                      predictor_kwargs=setting["predictor_kwargs"] or None,
+                      **{k: setting[k] for k in ("lr_grid", "holdout", "select_by") if k in setting})
     rows = [r for r in rows if r["seed"] in set(seeds)]
     for r in rows:
         r.update(key=trial_key(setting, r["seed"]), label=setting["label"], options=repr(setting["options"]),
