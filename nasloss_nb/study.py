@@ -101,8 +101,9 @@ def _choose_lr(train, space, seeds, tr_all, y, lr_grid, holdout, select_by):
     grid = [float(x) for x in lr_grid]
     if not grid or min(grid) <= 0 or len(set(grid)) != len(grid):
         raise InvalidParameterError(f"lr_grid must be distinct positive learning rates, got {lr_grid}")
+    if not 0 < holdout < 1: raise InvalidParameterError(f"holdout={holdout} must be a share in (0, 1), e.g. 0.2")
     n = tr_all.shape[1]
-    k = int(round(holdout * n)) if 0 < holdout < 1 else -1
+    k = int(round(holdout * n))
     if k < 3 or n - k < 2:
         raise InvalidParameterError(f"holdout={holdout} of {n} training cells leaves {k} to judge and {n - k} to train: "
                                     "need at least 3 and 2; raise the training size or change holdout")
@@ -110,11 +111,11 @@ def _choose_lr(train, space, seeds, tr_all, y, lr_grid, holdout, select_by):
     fit_pos, hold_pos = perm[:, k:], perm[:, :k]
     every = list(range(len(seeds)))
     scores = np.full((len(grid), len(seeds)), np.nan)
+    metric = kendall_tau if select_by == "kendall_tau" else spearman
     for g, lr_ in enumerate(grid):
         fitted = train(every, np.take_along_axis(tr_all, fit_pos, 1), np.take_along_axis(y, fit_pos, 1), lr_)
         for i, (m, _, _) in enumerate(fitted):
             held = tr_all[i, hold_pos[i]]
-            metric = kendall_tau if select_by == "kendall_tau" else spearman
             scores[g, i] = metric(space.val[held], predict(m, space, held))
     best = np.where(np.isnan(scores), -np.inf, scores).argmax(0)      # ties and NaN: the first lr in the grid
     return [grid[b] for b in best], scores

@@ -78,7 +78,8 @@ def load_config(cfg: dict | str | os.PathLike) -> dict:
         if not isinstance(g, list) or not g or not all(isinstance(x, (int, float)) and x > 0 for x in g):
             raise InvalidParameterError(f"lr_grid must be a non-empty list of positive learning rates, got {g!r}")
         out.setdefault("holdout", 0.2); out.setdefault("select_by", "kendall_tau")
-        check_choice(out["select_by"], ("kendall_tau", "spearman"), "select_by")
+        from nasloss_nb.study import SELECT_BY
+        check_choice(out["select_by"], SELECT_BY, "select_by")
     elif "holdout" in out or "select_by" in out:
         raise InvalidParameterError("'holdout' and 'select_by' only apply with an 'lr_grid'")
     return out
