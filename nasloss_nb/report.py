@@ -235,8 +235,9 @@ def recommend(df: pd.DataFrame,                                   # sweep result
         if pct is not None:
             v = pct.get(tuple(row[k] for k in _SETTING))
             if v is not None and np.isfinite(v): row["portion"] = f"{v:g}%"
+        by_label = g.set_index("label")
         for m in metrics:
-            mean, se = g.set_index("label")[f"{m} mean"], g.set_index("label")[f"{m} sem"]
+            mean, se = by_label[f"{m} mean"], by_label[f"{m} sem"]
             best = mean.idxmax() if HIGHER_IS_BETTER[m] else mean.idxmin()
             gap = (mean - mean[best]).abs() <= z * np.sqrt(se ** 2 + se[best] ** 2)
             tied = [l for l in _label_order(mean.index) if l != best and gap[l]]

@@ -15,8 +15,9 @@ from . import __version__
 from .core import InvalidParameterError, NasLossError, UnknownNameError, atomic_write, check_choice
 
 # %% auto #0
-__all__ = ['SCHEMA_VERSION', 'CONFIG_KEYS', 'SPACE_KEYS', 'LOSS_KEYS', 'load_config', 'settings', 'trial_key', 'seed_blocks',
-           'run_setting', 'done_keys', 'write_rows', 'results', 'consolidate', 'select', 'plan', 'run_sweep']
+__all__ = ['SCHEMA_VERSION', 'CONFIG_KEYS', 'SPACE_KEYS', 'TUNE_KEYS', 'LOSS_KEYS', 'load_config', 'settings', 'trial_key',
+           'seed_blocks', 'run_setting', 'done_keys', 'write_rows', 'results', 'consolidate', 'select', 'plan',
+           'run_sweep']
 
 # %% ../nbs/10_sweep.ipynb #be11b7ab
 SCHEMA_VERSION = 1
@@ -31,6 +32,7 @@ CONFIG_KEYS = {"name": "sweep name", "spaces": "list of {space, task, portions |
                "holdout": "share of training cells held out to choose the lr (float, default 0.2)",
                "select_by": "what chooses the lr on held-out cells: kendall_tau | spearman"}
 SPACE_KEYS = ("space", "task", "portions", "n_train", "options")
+TUNE_KEYS = ("lr_grid", "holdout", "select_by")          # in a setting (and its key) only when an lr_grid is set
 LOSS_KEYS = ("loss", "label", "kwargs")
 
 def _unknown(keys: Iterable, valid: Iterable, where: str):
@@ -98,7 +100,7 @@ def settings(cfg: dict) -> list[dict]:
                         "target_scaling": cfg["target_scaling"], "predictor_kwargs": cfg["predictor_kwargs"],
                         "seed_block": cfg["seed_block"],
                         # only when set, so the keys of every sweep without them stay as they were
-                        **({k: cfg[k] for k in ("lr_grid", "holdout", "select_by")} if cfg.get("lr_grid") else {})})
+                        **({k: cfg[k] for k in TUNE_KEYS} if cfg.get("lr_grid") else {})})
     return out
 
 def trial_key(setting: dict, seed: int) -> str:
@@ -132,7 +134,7 @@ def run_setting(setting: dict,              # one entry of `settings(cfg)`
                       batch_size=setting["batch_size"], weight_decay=setting["weight_decay"],
                       target_scaling=setting["target_scaling"], loss_kwargs=setting["loss_kwargs"] or None,
                       predictor_kwargs=setting["predictor_kwargs"] or None,
-                      **{k: setting[k] for k in ("lr_grid", "holdout", "select_by") if k in setting})
+                      **{k: setting[k] for k in TUNE_KEYS if k in setting})
     rows = [r for r in rows if r["seed"] in set(seeds)]
     for r in rows:
         r.update(key=trial_key(setting, r["seed"]), label=setting["label"], options=repr(setting["options"]),
@@ -209,8 +211,8 @@ def plan(config: dict | str | os.PathLike,   # a config dict or YAML path (see `
         ) -> pd.DataFrame:
     "What `run_sweep(config, out_dir)` would do: per setting the seeds stored and to run, with a time estimate"
     cfg = load_config(config)
-    done = done_keys(out_dir) if Path(out_dir).exists() else set()
-    past = results(out_dir) if done else pd.DataFrame()
+    past = results(out_dir) if Path(out_dir).exists() else pd.DataFrame()   # read once: keys and timings
+    done = set(past["key"]) if not past.empty else set()
     rate = {}
     if not past.empty:                                       # seconds per training cell, prediction seconds, cells per %
         past = past.assign(cell_s=past["train_seconds"] / past["n_train"], per_pct=past["n_train"] / past["portion"])
