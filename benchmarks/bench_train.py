@@ -15,7 +15,7 @@ ap.add_argument("--device", default="cpu")
 ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest for these small models here)")
 ap.add_argument("--seeds", type=int, default=30, help="seeds trained together in the batched figure")
 ap.add_argument("--epochs", type=int, default=None, help="default: the loss's default (200)")
-PARTS = ("trial", "sparse", "many", "vectorise", "layout", "predict", "nb101")
+PARTS = ("trial", "sparse", "many", "vectorise", "layout", "compile", "predict", "nb101")
 ap.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS,
                 help="figures to measure (default all; 'sparse' and 'many' need 'trial', their baseline)")
 args = ap.parse_args()
@@ -142,6 +142,32 @@ if "layout" in args.parts:   # one stacked training step, with the Linear weight
     t_t = best(lambda: step_ms(stacked_params(ms)[0]))
     print(f"one training step of {S} stacked GCNs (batch 16): weights as stacked [S, out, in] {t_plain:.1f} ms, "
           f"transposed leaves [S, in, out] (fit_many) {t_t:.1f} ms -> {t_plain / t_t:.2f}x")
+
+if "compile" in args.parts:   # one single-seed training step, eager against torch.compile of forward + loss (not used by fit)
+    from nasloss_nb.train import _adam
+    torch.manual_seed(0)
+    mc = make_predictor("gcn", sp).to(dev).train()
+    fc = mc.features(sp, dev)
+    bc = {k: v[torch.arange(16, device=dev)] for k, v in fc.items()}
+    yc = torch.rand(16, device=dev)
+    hr1 = loss_fn("hr")
+    optc = _adam(mc.parameters(), 1e-3, 1e-4)
+    def step_c(f, steps=300):
+        def one():
+            loss = f(bc, yc); optc.zero_grad(set_to_none=True); loss.backward(); optc.step()
+        for _ in range(20): one()                          # warm-up
+        if dev == "cuda": torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for _ in range(steps): one()
+        if dev == "cuda": torch.cuda.synchronize()
+        return (time.perf_counter() - t0) / steps * 1e3
+    eager = lambda b, y: hr1(mc(b), y)
+    t0 = time.perf_counter()
+    comp = torch.compile(eager, dynamic=False); comp(bc, yc).backward()
+    t_compile = time.perf_counter() - t0
+    t_e, t_c = min(step_c(eager) for _ in range(3)), min(step_c(comp) for _ in range(3))
+    print(f"one GCN training step (1 seed, batch 16, HR): eager {t_e:.2f} ms, torch.compile'd forward+loss {t_c:.2f} ms "
+          f"-> {t_e / t_c:.2f}x, after {t_compile:.0f} s of compiling")
 
 if "predict" in args.parts:
     m201 = make_predictor("gcn", sp)
