@@ -27,12 +27,26 @@ from nasloss_nb.predictors import make_predictor           # noqa: E402
 from nasloss_nb.spaces.base import load_space              # noqa: E402
 from nasloss_nb.spaces.nb101 import NB101Space, enumerate_cells  # noqa: E402
 from nasloss_nb.study import run_trial, run_trials         # noqa: E402
-from nasloss_nb.train import predict                       # noqa: E402
+from nasloss_nb.train import _adam, predict                # noqa: E402
 
 dev, E = args.device, args.epochs or optim_defaults("hr")["epochs"]
 print(f"device {dev}, torch threads {torch.get_num_threads()}, epochs {E}")
 sp = load_space("nb201", "cifar10")
 run_trial(sp, "hr", "gcn", portion=1, seed=0, epochs=2, device=dev)   # warm caches (features, kernels)
+
+def step_ms(loss_of, params, steps: int, warmup: int, repeats: int = 3) -> float:
+    "Best over `repeats` of the mean ms of one Adam step on `loss_of()` (as `fit` builds Adam), after `warmup` steps"
+    opt = _adam(params, 1e-3, 1e-4)
+    def one():
+        loss = loss_of(); opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+    def timed():
+        for _ in range(warmup): one()
+        if dev == "cuda": torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for _ in range(steps): one()
+        if dev == "cuda": torch.cuda.synchronize()
+        return (time.perf_counter() - t0) / steps * 1e3
+    return min(timed() for _ in range(repeats))
 
 if "trial" in args.parts:
     t0 = time.perf_counter()
@@ -121,51 +135,31 @@ if "vectorise" in args.parts:
 if "layout" in args.parts:   # one stacked training step, with the Linear weights as stacked or as fit_many keeps them
     from torch.func import stack_module_state
     from nasloss_nb.predictors import stacked_params
-    from nasloss_nb.train import _adam
     ms = [make_predictor("gcn", sp).to(dev).train() for _ in range(S)]
     feats = ms[0].features(sp, dev)
     batch = {k: v[torch.as_tensor(rows_s[:, :16], device=dev)] for k, v in feats.items()}
     yb = torch.as_tensor(y_s[:, :16], dtype=torch.float32, device=dev)
-    def step_ms(params, steps=20):
-        opt = _adam(list(params.values()), 1e-3, 1e-4)
-        def one():
-            loss = hr_fn(ms[0].forward_many(params, batch), yb) * S
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-        one(); one()                                       # warm-up
-        if dev == "cuda": torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        for _ in range(steps): one()
-        if dev == "cuda": torch.cuda.synchronize()
-        return (time.perf_counter() - t0) / steps * 1e3
-    best = lambda f: min(f() for _ in range(3))
-    t_plain = best(lambda: step_ms(stack_module_state(ms)[0]))
-    t_t = best(lambda: step_ms(stacked_params(ms)[0]))
+    def layout_ms(stack):                                  # a fresh stacked copy of the S models per repeat
+        def once():
+            params = stack(ms)[0]
+            return step_ms(lambda: hr_fn(ms[0].forward_many(params, batch), yb) * S, list(params.values()),
+                           steps=20, warmup=2, repeats=1)
+        return min(once() for _ in range(3))
+    t_plain, t_t = layout_ms(stack_module_state), layout_ms(stacked_params)
     print(f"one training step of {S} stacked GCNs (batch 16): weights as stacked [S, out, in] {t_plain:.1f} ms, "
           f"transposed leaves [S, in, out] (fit_many) {t_t:.1f} ms -> {t_plain / t_t:.2f}x")
 
 if "compile" in args.parts:   # one single-seed training step, eager against torch.compile of forward + loss (not used by fit)
-    from nasloss_nb.train import _adam
     torch.manual_seed(0)
     mc = make_predictor("gcn", sp).to(dev).train()
     fc = mc.features(sp, dev)
     bc = {k: v[torch.arange(16, device=dev)] for k, v in fc.items()}
     yc = torch.rand(16, device=dev)
-    hr1 = loss_fn("hr")
-    optc = _adam(mc.parameters(), 1e-3, 1e-4)
-    def step_c(f, steps=300):
-        def one():
-            loss = f(bc, yc); optc.zero_grad(set_to_none=True); loss.backward(); optc.step()
-        for _ in range(20): one()                          # warm-up
-        if dev == "cuda": torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        for _ in range(steps): one()
-        if dev == "cuda": torch.cuda.synchronize()
-        return (time.perf_counter() - t0) / steps * 1e3
-    eager = lambda b, y: hr1(mc(b), y)
+    eager = lambda b, y: hr_fn(mc(b), y)
     t0 = time.perf_counter()
     comp = torch.compile(eager, dynamic=False); comp(bc, yc).backward()
     t_compile = time.perf_counter() - t0
-    t_e, t_c = min(step_c(eager) for _ in range(3)), min(step_c(comp) for _ in range(3))
+    t_e, t_c = (step_ms(lambda: f(bc, yc), list(mc.parameters()), steps=300, warmup=20) for f in (eager, comp))
     print(f"one GCN training step (1 seed, batch 16, HR): eager {t_e:.2f} ms, torch.compile'd forward+loss {t_c:.2f} ms "
           f"-> {t_e / t_c:.2f}x, after {t_compile:.0f} s of compiling")
 
