@@ -4,13 +4,13 @@
 
 # %% ../nbs/11_cli.ipynb #ad1ad8a0
 from __future__ import annotations
-import argparse, json, sys, time
+import argparse, contextlib, io, json, os, re, shlex, sys, time
 from pathlib import Path
 from .core import NasLossError
 from .spaces.base import load_space, space_module, space_names
 
 # %% auto #0
-__all__ = ['cmd_spaces', 'cmd_study', 'cmd_report', 'parser', 'main']
+__all__ = ['cmd_spaces', 'cmd_study', 'cmd_report', 'refresh_report_blocks', 'cmd_readme', 'parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #7b987b6b
 def _fmt_summary(s: dict) -> str:
@@ -82,6 +82,59 @@ def cmd_report(args) -> str:
     return "\n\n".join(pivot_markdown(df, m) for m in metrics)
 
 # %% ../nbs/11_cli.ipynb #c9922de3
+_OPEN, _CLOSE = "<!-- nasloss report ", "<!-- /nasloss report -->"
+_BLOCK = re.compile(r"^<!-- nasloss report (?P<cmd>[^\n]*?) -->\n(?P<body>.*?)^<!-- /nasloss report -->$", re.S | re.M)
+
+def _report_args(cmd: str, base: Path, where: str) -> argparse.Namespace:
+    "Parse the `nasloss report` arguments of one block; results folders are relative to `base`"
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err): args = parser().parse_args(["report", *shlex.split(cmd)])
+    except SystemExit:
+        msg = err.getvalue().strip().splitlines()
+        raise NasLossError(f"{where}: `nasloss report {cmd}` is not a valid report command ({msg[-1] if msg else 'bad arguments'})")
+    args.results = [r if Path(r).is_absolute() else str(base / r) for r in args.results]
+    return args
+
+def refresh_report_blocks(path, check: bool = False) -> tuple[int, list[str]]:
+    "Rerun the `nasloss report` command of every report block in the markdown file `path`; return (blocks, stale blocks), rewriting the file unless `check`"
+    path = Path(path)
+    if not path.is_file(): raise NasLossError(f"{path} does not exist: give the markdown file whose report blocks to refresh")
+    text = path.read_text()
+    opens = [i + 1 for i, l in enumerate(text.splitlines()) if l.startswith(_OPEN)]
+    closes = [i + 1 for i, l in enumerate(text.splitlines()) if l.startswith(_CLOSE)]
+    blocks = list(_BLOCK.finditer(text))
+    if not (len(blocks) == len(opens) == len(closes)):
+        done = {text.count("\n", 0, m.start()) + 1 for m in blocks}
+        bad = [l for l in opens if l not in done] or closes
+        raise NasLossError(f"{path}:{bad[0]}: a report block needs a line `<!-- nasloss report ARGS -->` and, after its "
+                           f"table, a line `{_CLOSE}`; found {len(opens)} opening and {len(closes)} closing markers")
+    stale, parts, end = [], [], 0
+    for m in blocks:
+        line = text.count("\n", 0, m.start()) + 1
+        args = _report_args(m["cmd"], path.resolve().parent, f"{path}:{line}")
+        try: body = cmd_report(args).rstrip("\n") + "\n\n"     # a blank line ends the table before the marker
+        except NasLossError as e: raise NasLossError(f"{path}:{line}: {e}")
+        if body != m["body"]: stale.append(f"{path}:{line}: nasloss report {m['cmd']}")
+        parts += [text[end:m.start("body")], body]; end = m.end("body")
+    if stale and not check:
+        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        tmp.write_text("".join(parts) + text[end:]); os.replace(tmp, path)
+    return len(blocks), stale
+
+class _Stale(NasLossError):
+    "Report blocks differ from what their commands print (exit status 1, not 2: the input is fine)"
+    code = 1
+
+def cmd_readme(args) -> str:
+    "Text for `nasloss readme`: refresh (or, with --check, check) the report blocks of a markdown file"
+    n, stale = refresh_report_blocks(args.file, check=args.check)
+    if not stale: return f"{args.file}: all {n} report blocks " + ("are current" if args.check else "were current")
+    if not args.check: return f"{args.file}: {len(stale)} of {n} report blocks rewritten:\n" + "\n".join(stale)
+    raise _Stale(f"{len(stale)} of {n} report blocks in {args.file} differ from their command's output "
+                 f"(run `nasloss readme {args.file}` to rewrite them):\n" + "\n".join(stale))
+
+# %% ../nbs/11_cli.ipynb #268bddb4
 def parser() -> argparse.ArgumentParser:
     "The `nasloss` argument parser"
     p = argparse.ArgumentParser(prog="nasloss", description="Loss functions for predictor-based NAS")
@@ -119,6 +172,10 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--metrics", nargs="+", default=None, help="metrics of the --pivot / --compare tables (default: kendall_tau precision@0.5 n@10)")
     rp.add_argument("--compare", action="store_true", help="pivot tables with one column per results folder and setting")
     rp.set_defaults(func=cmd_report)
+    rd = sub.add_parser("readme", help="rerun the `nasloss report` blocks of a markdown file and rewrite their tables")
+    rd.add_argument("file", nargs="?", default="README.md", help="markdown file with report blocks (default: README.md)")
+    rd.add_argument("--check", action="store_true", help="write nothing; exit 1 when a block differs from its command's output")
+    rd.set_defaults(func=cmd_readme)
     return p
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,5 +184,5 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(args.func(args))
     except NasLossError as e:
-        print(f"nasloss: error: {e}", file=sys.stderr); return 2
+        print(f"nasloss: error: {e}", file=sys.stderr); return getattr(e, "code", 2)
     return 0

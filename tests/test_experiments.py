@@ -39,3 +39,11 @@ def test_notebook_parameters_and_one_injected_run(nb, tmp_path):
     out = tmp_path / nb.name
     pm.execute_notebook(str(nb), str(out), parameters=inject, kernel_name="python3", cwd=str(nb.parent), progress_bar=False)
     assert out.exists()
+
+
+def test_readme_tables_are_the_committed_results():
+    "Every table in the README's Results is what its `nasloss report` command prints on data/results/ now"
+    from nasloss_nb.cli import refresh_report_blocks
+    n, stale = refresh_report_blocks(ROOT / "README.md", check=True)
+    assert n >= 16, f"the README lost report blocks: {n}"
+    assert not stale, "README tables differ from data/results/ (run `nasloss readme README.md`):\n" + "\n".join(stale)
