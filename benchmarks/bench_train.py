@@ -15,7 +15,7 @@ ap.add_argument("--device", default="cpu")
 ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest for these small models here)")
 ap.add_argument("--seeds", type=int, default=30, help="seeds trained together in the batched figure")
 ap.add_argument("--epochs", type=int, default=None, help="default: the loss's default (200)")
-PARTS = ("trial", "sparse", "many", "vectorise", "layout", "compile", "predict", "nb101")
+PARTS = ("trial", "sparse", "many", "vectorise", "layout", "compile", "floor", "predict", "nb101")
 ap.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS,
                 help="figures to measure (default all; 'sparse' and 'many' need 'trial', their baseline)")
 args = ap.parse_args()
@@ -34,11 +34,16 @@ print(f"device {dev}, torch threads {torch.get_num_threads()}, epochs {E}")
 sp = load_space("nb201", "cifar10")
 run_trial(sp, "hr", "gcn", portion=1, seed=0, epochs=2, device=dev)   # warm caches (features, kernels)
 
-def step_ms(loss_of, params, steps: int, warmup: int, repeats: int = 3) -> float:
-    "Best over `repeats` of the mean ms of one Adam step on `loss_of()` (as `fit` builds Adam), after `warmup` steps"
+def adam_stepper(loss_of, params):
+    "A function doing one Adam step on `loss_of()` per call, with Adam built as `fit` builds it"
     opt = _adam(params, 1e-3, 1e-4)
     def one():
         loss = loss_of(); opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+    return one
+
+def step_ms(loss_of, params, steps: int, warmup: int, repeats: int = 3) -> float:
+    "Best over `repeats` of the mean ms of one Adam step on `loss_of()` (as `fit` builds Adam), after `warmup` steps"
+    one = adam_stepper(loss_of, params)
     def timed():
         for _ in range(warmup): one()
         if dev == "cuda": torch.cuda.synchronize()
@@ -162,6 +167,60 @@ if "compile" in args.parts:   # one single-seed training step, eager against tor
     t_e, t_c = (step_ms(lambda: f(bc, yc), list(mc.parameters()), steps=300, warmup=20) for f in (eager, comp))
     print(f"one GCN training step (1 seed, batch 16, HR): eager {t_e:.2f} ms, torch.compile'd forward+loss {t_c:.2f} ms "
           f"-> {t_e / t_c:.2f}x, after {t_compile:.0f} s of compiling")
+
+if "floor" in args.parts:   # the matrix products of a step replayed alone: the arithmetic this predictor needs, without the rest
+    from torch.profiler import ProfilerActivity, profile
+    GEMMS = {"aten::mm": 0, "aten::bmm": 0, "aten::addmm": 1, "aten::baddbmm": 1}   # name -> index of its first factor
+
+    def gemm_replay(run, calls_per_run: int, repeats: int = 20) -> tuple[float, float, int]:
+        "(ms, GFLOP) of the matrix products that one `run()` makes, per call of `run`, replayed alone on fresh contiguous tensors; and their count"
+        with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof: run()
+        ops = []
+        for e in prof.events():
+            if e.name not in GEMMS: continue
+            shp = [tuple(x) for x in e.input_shapes if x][GEMMS[e.name]:]
+            a, b = torch.randn(shp[0], device=dev), torch.randn(shp[1], device=dev)
+            if GEMMS[e.name]: ops.append((torch.baddbmm if a.dim() == 3 else torch.addmm, (torch.randn((a @ b).shape, device=dev), a, b)))
+            else: ops.append((torch.matmul, (a, b)))
+        flop = sum(2 * x[-2].numel() * x[-1].shape[-1] for _, x in ops)
+        def replay():
+            for f, x in ops: f(*x)
+        replay()
+        def once():
+            if dev == "cuda": torch.cuda.synchronize()
+            t0 = time.perf_counter(); replay()
+            if dev == "cuda": torch.cuda.synchronize()
+            return time.perf_counter() - t0
+        best = min(once() for _ in range(repeats))
+        return best * 1e3 / calls_per_run, flop / 1e9 / calls_per_run, len(ops) // calls_per_run
+
+    torch.manual_seed(0)
+    m1 = make_predictor("gcn", sp).to(dev).train()
+    f1 = m1.features(sp, dev)
+    rows1 = torch.as_tensor(rows_s[:, :16], device=dev)
+    b1, y1 = {k: v[rows1[0]] for k, v in f1.items()}, torch.as_tensor(y_s[0, :16], dtype=torch.float32, device=dev)
+    loss1 = lambda: hr_fn(m1(b1), y1)
+    t1, step1 = step_ms(loss1, list(m1.parameters()), steps=300, warmup=20), adam_stepper(loss1, list(m1.parameters()))
+    g1, fl1, n1 = gemm_replay(lambda: [step1() for _ in range(10)], 10)
+    steps = E * -(-156 // 16)
+    print(f"one training step (1 seed, batch 16, HR): {t1:.2f} ms; its {n1} matrix products replayed alone {g1:.2f} ms "
+          f"({g1 / t1:.0%} of the step, {fl1 * 1e3:.0f} MFLOP at {fl1 / g1 * 1e3:.0f} GFLOP/s) -> the {steps:,} steps of a "
+          f"{E}-epoch NB201 1% trial need {steps * g1 / 1e3:.1f} s of matrix products, {steps * t1 / 1e3:.1f} s in all")
+    from nasloss_nb.predictors import stacked_params
+    msS = [make_predictor("gcn", sp).to(dev).train() for _ in range(S)]
+    pS, _ = stacked_params(msS)
+    bS = {k: v[rows1] for k, v in f1.items()}
+    yS = torch.as_tensor(y_s[:, :16], dtype=torch.float32, device=dev)
+    stepS = adam_stepper(lambda: hr_fn(msS[0].forward_many(pS, bS), yS) * S, list(pS.values()))
+    gS, flS, nS = gemm_replay(lambda: [stepS() for _ in range(3)], 3)
+    print(f"one training step of {S} stacked seeds: its {nS} matrix products replayed alone {gS:.2f} ms ({flS * 1e3:.0f} MFLOP "
+          f"at {flS / gS * 1e3:.0f} GFLOP/s) -> {S} seeds take at least {gS / t1:.1f}x one seed's whole step")
+    with torch.no_grad():                                  # NB101 shapes: 7 nodes (NB201's first 7; the 7 op types stand in for NB101's 5)
+        b7 = {"x": f1["x"][:512, :7], "mask": f1["mask"][:512, :7], "a_fwd": f1["a_fwd"][:512, :7, :7], "a_bwd": f1["a_bwd"][:512, :7, :7]}
+        m1.eval(); gP, flP, _ = gemm_replay(lambda: m1(b7), 1)
+    nb = -(-423_624 // 512)
+    print(f"whole-space prediction: the matrix products of one batch of 512 seven-node cells take {gP:.2f} ms ({flP * 1e3:.0f} "
+          f"MFLOP at {flP / gP * 1e3:.0f} GFLOP/s) -> NB101's 423,624 cells ({nb} batches) need {nb * gP / 1e3:.1f} s of them")
 
 if "predict" in args.parts:
     m201 = make_predictor("gcn", sp)
