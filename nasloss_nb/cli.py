@@ -105,8 +105,8 @@ def refresh_report_blocks(path, check: bool = False) -> tuple[int, list[str]]:
     closes = [i + 1 for i, l in enumerate(text.splitlines()) if l.startswith(_CLOSE)]
     blocks = list(_BLOCK.finditer(text))
     if not (len(blocks) == len(opens) == len(closes)):
-        done = {text.count("\n", 0, m.start()) + 1 for m in blocks}
-        bad = [l for l in opens if l not in done] or closes
+        paired = {text.count("\n", 0, i) + 1 for m in blocks for i in (m.start(), m.end())}   # lines of matched markers
+        bad = [l for l in opens + closes if l not in paired] or opens
         raise NasLossError(f"{path}:{bad[0]}: a report block needs a line `<!-- nasloss report ARGS -->` and, after its "
                            f"table, a line `{_CLOSE}`; found {len(opens)} opening and {len(closes)} closing markers")
     stale, parts, end = [], [], 0
