@@ -202,7 +202,7 @@ def findings(df: pd.DataFrame) -> pd.DataFrame:
     if "key" in df: df = df.drop_duplicates("key")        # the same trial read from two folders counts once
     rows = []
     counts = df.groupby(_SETTING + ["label"]).size()
-    seeds = f"{counts.min()}-{counts.max()}" if len(df) else ""
+    seeds = (str(counts.min()) if counts.min() == counts.max() else f"{counts.min()}-{counts.max()}") if len(df) else ""
     def add(claim, flags, evidence):
         rows.append({"claim": claim, "evidence": evidence, "holds": _verdict(flags), "settings": len(flags), "seeds": seeds})
     base = df[df["label"].isin(["mse", "hr", "lr", "mse_sr", "listmle", "warp", "ew", "mape"])]
