@@ -202,10 +202,13 @@ if "floor" in args.parts:   # the matrix products of a step replayed alone: the 
     loss1 = lambda: hr_fn(m1(b1), y1)
     t1, step1 = step_ms(loss1, list(m1.parameters()), steps=300, warmup=20), adam_stepper(loss1, list(m1.parameters()))
     g1, fl1, n1 = gemm_replay(lambda: [step1() for _ in range(10)], 10)
-    steps = E * -(-156 // 16)
+    with torch.no_grad():                                  # judging the trial: predict all NB201 cells in batches of 512
+        m1.eval(); g8 = gemm_replay(lambda: m1({k: v[:512] for k, v in f1.items()}), 1)[0]; m1.train()
+    steps, batches = E * -(-156 // 16), -(-len(sp) // 512)
     print(f"one training step (1 seed, batch 16, HR): {t1:.2f} ms; its {n1} matrix products replayed alone {g1:.2f} ms "
           f"({g1 / t1:.0%} of the step, {fl1 * 1e3:.0f} MFLOP at {fl1 / g1 * 1e3:.0f} GFLOP/s) -> the {steps:,} steps of a "
-          f"{E}-epoch NB201 1% trial need {steps * g1 / 1e3:.1f} s of matrix products, {steps * t1 / 1e3:.1f} s in all")
+          f"{E}-epoch NB201 1% trial need {steps * g1 / 1e3:.1f} s of matrix products ({steps * t1 / 1e3:.1f} s in all), "
+          f"and predicting its {len(sp):,} cells ({batches} batches of 512) {batches * g8 / 1e3:.2f} s more")
     from nasloss_nb.predictors import stacked_params
     msS = [make_predictor("gcn", sp).to(dev).train() for _ in range(S)]
     pS, _ = stacked_params(msS)
