@@ -41,16 +41,19 @@ def adam_stepper(loss_of, params):
         loss = loss_of(); opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
     return one
 
+def wall(fn) -> float:
+    "Seconds that `fn()` takes, with the GPU's queue drained before and after"
+    if dev == "cuda": torch.cuda.synchronize()
+    t0 = time.perf_counter(); fn()
+    if dev == "cuda": torch.cuda.synchronize()
+    return time.perf_counter() - t0
+
 def step_ms(loss_of, params, steps: int, warmup: int, repeats: int = 3) -> float:
     "Best over `repeats` of the mean ms of one Adam step on `loss_of()` (as `fit` builds Adam), after `warmup` steps"
     one = adam_stepper(loss_of, params)
     def timed():
         for _ in range(warmup): one()
-        if dev == "cuda": torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        for _ in range(steps): one()
-        if dev == "cuda": torch.cuda.synchronize()
-        return (time.perf_counter() - t0) / steps * 1e3
+        return wall(lambda: [one() for _ in range(steps)]) / steps * 1e3
     return min(timed() for _ in range(repeats))
 
 if "trial" in args.parts:
@@ -186,13 +189,15 @@ if "floor" in args.parts:   # the matrix products of a step replayed alone: the 
         def replay():
             for f, x in ops: f(*x)
         replay()
-        def once():
-            if dev == "cuda": torch.cuda.synchronize()
-            t0 = time.perf_counter(); replay()
-            if dev == "cuda": torch.cuda.synchronize()
-            return time.perf_counter() - t0
-        best = min(once() for _ in range(repeats))
+        best = min(wall(replay) for _ in range(repeats))
         return best * 1e3 / calls_per_run, flop / 1e9 / calls_per_run, len(ops) // calls_per_run
+
+    @torch.no_grad()
+    def predict_replay(batch) -> tuple[float, float, int]:
+        "`gemm_replay` of one eval-mode forward of the single-seed GCN `m1` on `batch` (a prediction batch)"
+        m1.eval()
+        try: return gemm_replay(lambda: m1(batch), 1)
+        finally: m1.train()
 
     torch.manual_seed(0)
     m1 = make_predictor("gcn", sp).to(dev).train()
@@ -202,8 +207,7 @@ if "floor" in args.parts:   # the matrix products of a step replayed alone: the 
     loss1 = lambda: hr_fn(m1(b1), y1)
     t1, step1 = step_ms(loss1, list(m1.parameters()), steps=300, warmup=20), adam_stepper(loss1, list(m1.parameters()))
     g1, fl1, n1 = gemm_replay(lambda: [step1() for _ in range(10)], 10)
-    with torch.no_grad():                                  # judging the trial: predict all NB201 cells in batches of 512
-        m1.eval(); g8 = gemm_replay(lambda: m1({k: v[:512] for k, v in f1.items()}), 1)[0]; m1.train()
+    g8 = predict_replay({k: v[:512] for k, v in f1.items()})[0]   # judging the trial: all NB201 cells in batches of 512
     steps, batches = E * -(-156 // 16), -(-len(sp) // 512)
     print(f"one training step (1 seed, batch 16, HR): {t1:.2f} ms; its {n1} matrix products replayed alone {g1:.2f} ms "
           f"({g1 / t1:.0%} of the step, {fl1 * 1e3:.0f} MFLOP at {fl1 / g1 * 1e3:.0f} GFLOP/s) -> the {steps:,} steps of a "
@@ -218,9 +222,9 @@ if "floor" in args.parts:   # the matrix products of a step replayed alone: the 
     gS, flS, nS = gemm_replay(lambda: [stepS() for _ in range(3)], 3)
     print(f"one training step of {S} stacked seeds: its {nS} matrix products replayed alone {gS:.2f} ms ({flS * 1e3:.0f} MFLOP "
           f"at {flS / gS * 1e3:.0f} GFLOP/s) -> {S} seeds take at least {gS / t1:.1f}x one seed's whole step")
-    with torch.no_grad():                                  # NB101 shapes: 7 nodes (NB201's first 7; the 7 op types stand in for NB101's 5)
-        b7 = {"x": f1["x"][:512, :7], "mask": f1["mask"][:512, :7], "a_fwd": f1["a_fwd"][:512, :7, :7], "a_bwd": f1["a_bwd"][:512, :7, :7]}
-        m1.eval(); gP, flP, _ = gemm_replay(lambda: m1(b7), 1)
+    # NB101 shapes: 7 nodes (NB201's first 7; the 7 op types stand in for NB101's 5)
+    gP, flP, _ = predict_replay({"x": f1["x"][:512, :7], "mask": f1["mask"][:512, :7],
+                                 "a_fwd": f1["a_fwd"][:512, :7, :7], "a_bwd": f1["a_bwd"][:512, :7, :7]})
     nb = -(-423_624 // 512)
     print(f"whole-space prediction: the matrix products of one batch of 512 seven-node cells take {gP:.2f} ms ({flP * 1e3:.0f} "
           f"MFLOP at {flP / gP * 1e3:.0f} GFLOP/s) -> NB101's 423,624 cells ({nb} batches) need {nb * gP / 1e3:.1f} s of them")

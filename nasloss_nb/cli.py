@@ -85,11 +85,11 @@ def cmd_report(args) -> str:
 _OPEN, _CLOSE = "<!-- nasloss report ", "<!-- /nasloss report -->"
 _BLOCK = re.compile(r"^<!-- nasloss report (?P<cmd>[^\n]*?) -->\n(?P<body>.*?)^<!-- /nasloss report -->$", re.S | re.M)
 
-def _report_args(cmd: str, base: Path, where: str) -> argparse.Namespace:
-    "Parse the `nasloss report` arguments of one block; results folders are relative to `base`"
+def _report_args(p: argparse.ArgumentParser, cmd: str, base: Path, where: str) -> argparse.Namespace:
+    "Parse the `nasloss report` arguments of one block with the `nasloss` parser `p`; results folders are relative to `base`"
     err = io.StringIO()
     try:
-        with contextlib.redirect_stderr(err): args = parser().parse_args(["report", *shlex.split(cmd)])
+        with contextlib.redirect_stderr(err): args = p.parse_args(["report", *shlex.split(cmd)])
     except SystemExit:
         msg = err.getvalue().strip().splitlines()
         raise NasLossError(f"{where}: `nasloss report {cmd}` is not a valid report command ({msg[-1] if msg else 'bad arguments'})")
@@ -101,21 +101,24 @@ def refresh_report_blocks(path, check: bool = False) -> tuple[int, list[str]]:
     path = Path(path)
     if not path.is_file(): raise NasLossError(f"{path} does not exist: give the markdown file whose report blocks to refresh")
     text = path.read_text()
-    opens = [i + 1 for i, l in enumerate(text.splitlines()) if l.startswith(_OPEN)]
-    closes = [i + 1 for i, l in enumerate(text.splitlines()) if l.startswith(_CLOSE)]
+    line_of = lambda pos: text.count("\n", 0, pos) + 1
+    lines = text.splitlines()
+    opens = [i + 1 for i, l in enumerate(lines) if l.startswith(_OPEN)]
+    closes = [i + 1 for i, l in enumerate(lines) if l.startswith(_CLOSE)]
     blocks = list(_BLOCK.finditer(text))
     if not (len(blocks) == len(opens) == len(closes)):
-        paired = {text.count("\n", 0, i) + 1 for m in blocks for i in (m.start(), m.end())}   # lines of matched markers
+        paired = {line_of(i) for m in blocks for i in (m.start(), m.end())}   # lines of matched markers
         bad = [l for l in opens + closes if l not in paired] or opens
         raise NasLossError(f"{path}:{bad[0]}: a report block needs a line `<!-- nasloss report ARGS -->` and, after its "
                            f"table, a line `{_CLOSE}`; found {len(opens)} opening and {len(closes)} closing markers")
+    p, base = parser(), path.resolve().parent
     stale, parts, end = [], [], 0
     for m in blocks:
-        line = text.count("\n", 0, m.start()) + 1
-        args = _report_args(m["cmd"], path.resolve().parent, f"{path}:{line}")
+        where = f"{path}:{line_of(m.start())}"
+        args = _report_args(p, m["cmd"], base, where)
         try: body = cmd_report(args).rstrip("\n") + "\n\n"     # a blank line ends the table before the marker
-        except NasLossError as e: raise NasLossError(f"{path}:{line}: {e}")
-        if body != m["body"]: stale.append(f"{path}:{line}: nasloss report {m['cmd']}")
+        except NasLossError as e: raise NasLossError(f"{where}: {e}")
+        if body != m["body"]: stale.append(f"{where}: nasloss report {m['cmd']}")
         parts += [text[end:m.start("body")], body]; end = m.end("body")
     if stale and not check:
         tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
