@@ -10,7 +10,8 @@ from .core import NasLossError
 from .spaces.base import load_space, space_module, space_names
 
 # %% auto #0
-__all__ = ['cmd_spaces', 'cmd_study', 'cmd_report', 'refresh_report_blocks', 'cmd_readme', 'parser', 'main']
+__all__ = ['cmd_spaces', 'cmd_study', 'cmd_report', 'cmd_search', 'pd_isna', 'refresh_report_blocks', 'cmd_readme', 'parser',
+           'main']
 
 # %% ../nbs/11_cli.ipynb #7b987b6b
 def _fmt_summary(s: dict) -> str:
@@ -64,6 +65,7 @@ def cmd_report(args) -> str:
     from nasloss_nb.report import curve_markdown, findings, lr_choices, markdown, pivot_markdown, recommend, results_markdown
     from nasloss_nb.sweep import results
     import pandas as pd
+    if args.search or any(_is_search(r) for r in args.results): return _search_report(args)
     frames = [results(r) for r in args.results]
     for r, f in zip(args.results, frames):
         if f.empty: raise NasLossError(f"no results in {r}: run `nasloss study CONFIG --out {r}` first")
@@ -80,6 +82,49 @@ def cmd_report(args) -> str:
     metrics = args.metrics or ["kendall_tau", "precision@0.5", "n@10"]
     if not (args.pivot or args.compare): return results_markdown(df)
     return "\n\n".join(pivot_markdown(df, m) for m in metrics)
+
+# %% ../nbs/11_cli.ipynb #7c2d9e41
+def _is_search(folder) -> bool:
+    "Whether a results folder was written by `nasloss search` (its meta.json says so)"
+    meta = Path(folder) / "meta.json"
+    try: return meta.is_file() and json.loads(meta.read_text()).get("kind") == "search"
+    except ValueError: return False
+
+def _search_report(args) -> str:
+    "Text for `nasloss report --search`: the search table with paired tests, then the findings, as markdown"
+    import pandas as pd
+    from nasloss_nb.report import markdown
+    from nasloss_nb.search import search_figure, search_findings, search_markdown, search_results
+    frames = []
+    for r in args.results:
+        f = search_results(r)
+        if f.empty: raise NasLossError(f"no search runs in {r}: run `nasloss search CONFIG --out {r}` first")
+        frames.append(f)
+    df = pd.concat(frames, ignore_index=True).drop_duplicates(["key", "query"])
+    if args.space:
+        df = df[df["space"].isin(args.space) | (df["space"] + "/" + df["task"]).isin(args.space)]
+        if df.empty: raise NasLossError(f"no search runs for space(s) {', '.join(args.space)} in {', '.join(args.results)}")
+    if args.html: search_figure(df).write_html(args.html, include_plotlyjs=True)
+    if args.findings_only: return markdown(search_findings(df))
+    return search_markdown(df) + "\n\n" + markdown(search_findings(df))
+
+def cmd_search(args) -> str:
+    "Text for `nasloss search`: run (or with --plan, plan) the search config, then the search table"
+    from nasloss_nb.search import run_search_sweep, search_markdown, search_plan, select_search
+    cfg = select_search(args.config, spaces=args.space, seeds=args.seeds)
+    if args.plan:
+        p = search_plan(cfg, args.out)
+        est = p["est_seconds"].sum(min_count=1)
+        head = (f"{cfg['name']}: {len(p)} settings x {len(cfg['seeds'])} seeds; {int(p['stored'].sum())} runs stored in "
+                f"{args.out}, {int(p['to_run'].sum())} to run" + ("" if pd_isna(est) or not p['to_run'].sum()
+                                                                   else f"; about {est / 3600:.2f} h of one core"))
+        return head + "\n" + p.round(1).to_string(index=False, na_rep="?")
+    df = run_search_sweep(cfg, args.out, workers=args.workers, scheduler=args.scheduler, root=args.root,
+                          progress=not args.quiet)
+    return search_markdown(df)
+
+def pd_isna(v) -> bool: return v != v
+
 
 # %% ../nbs/11_cli.ipynb #c9922de3
 _OPEN, _CLOSE = "<!-- nasloss report ", "<!-- /nasloss report -->"
@@ -162,6 +207,17 @@ def parser() -> argparse.ArgumentParser:
                     help="seeds 0..N-1 instead of the config's (same keys: --seeds 10 now, 30 later adds 10-29)")
     st.add_argument("--plan", action="store_true", help="print what would run, with a time estimate, and run nothing")
     st.set_defaults(func=cmd_study)
+    se = sub.add_parser("search", help="run (or resume) predictor-guided searches and baselines from a YAML search config")
+    se.add_argument("config", help="search config (YAML), see nasloss_nb.search")
+    se.add_argument("--out", required=True, help="results folder (reused to resume)")
+    se.add_argument("--workers", type=int, default=1, help="local worker processes")
+    se.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
+    se.add_argument("--root", default=None, help="benchmark data folder (default: $NASLOSS_DATA)")
+    se.add_argument("--quiet", action="store_true", help="no progress bar")
+    se.add_argument("--space", action="append", default=None, help="run only this space, or SPACE/TASK (repeatable)")
+    se.add_argument("--seeds", type=int, default=None, help="runs 0..N-1 instead of the config's seeds (same keys)")
+    se.add_argument("--plan", action="store_true", help="print what would run, with a time estimate, and run nothing")
+    se.set_defaults(func=cmd_search)
     rp = sub.add_parser("report", help="print the study tables (means +- s.e., findings) of a results folder as markdown")
     rp.add_argument("results", nargs="+", help="results folders written by `nasloss study` (read together)")
     rp.add_argument("--findings-only", action="store_true", help="only the findings table")
@@ -173,6 +229,8 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--curves", action="store_true", help="Precision@T and N@K for every T and K (paper Fig. 5), per setting")
     rp.add_argument("--space", action="append", default=None, help="only this space (repeatable)")
     rp.add_argument("--metrics", nargs="+", default=None, help="metrics of the --pivot / --compare tables (default: kendall_tau precision@0.5 n@10)")
+    rp.add_argument("--search", action="store_true", help="search results (automatic for folders written by `nasloss search`)")
+    rp.add_argument("--html", default=None, help="with search results: also write Fig. 7 to this HTML file")
     rp.add_argument("--compare", action="store_true", help="pivot tables with one column per results folder and setting")
     rp.set_defaults(func=cmd_report)
     rd = sub.add_parser("readme", help="rerun the `nasloss report` blocks of a markdown file and rewrite their tables")

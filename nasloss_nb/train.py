@@ -37,15 +37,19 @@ def _check_setup(n: int, y: np.ndarray, epochs: int, batch_size: int, lr: float)
         raise InvalidParameterError(f"need epochs >= 1, batch_size >= 2, lr > 0 (got {epochs}, {batch_size}, {lr})")
     if not np.isfinite(np.asarray(y, dtype=float)).all(): raise InvalidParameterError("training targets hold NaN/inf")
 
-def _step(opt: torch.optim.Optimizer, loss: Tensor, epoch: int, lr: float) -> float:
-    "One optimiser step on `loss` (zero_grad first), or `TrainingDivergedError` if it is NaN/inf; returns its value"
-    value = loss.item()
-    if not np.isfinite(value):
-        raise TrainingDivergedError(f"loss became {value} at epoch {epoch}: lower the learning rate (now {lr}) "
-                                    "or check the target scaling for this loss")
+def _step(opt: torch.optim.Optimizer, loss: Tensor) -> Tensor:
+    "One optimiser step on `loss` (zero_grad first); returns its value as a detached float64 tensor (no host sync)"
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
+    return loss.detach().double()
+
+def _epoch_loss(total: Tensor, n: int, epoch: int, lr: float) -> float:
+    "The epoch's mean loss (one host sync per epoch), or `TrainingDivergedError` if it is NaN/inf"
+    value = float(total) / n
+    if not np.isfinite(value):
+        raise TrainingDivergedError(f"loss became {value} in epoch {epoch}: lower the learning rate (now {lr}) "
+                                    "or check the target scaling for this loss")
     return value
 
 def _adam(params, lr: float, weight_decay: float) -> torch.optim.Adam:
@@ -88,12 +92,12 @@ def fit(model: nn.Module,                  # a predictor (see `predictors`)
         for epoch in range(epochs):
             ctx = {"n_train": len(idx), "progress": epoch / epochs}
             ctx = {k: ctx[k] for k in keys}
-            total = 0.0
+            total = torch.zeros((), dtype=torch.float64, device=device)
             for b in _batches(len(idx), batch_size, gen):
                 b = b.to(device)
-                total += _step(opt, loss_fn(model(_slice(feats, b)), y[b], **ctx), epoch, lr) * len(b)
+                total += _step(opt, loss_fn(model(_slice(feats, b)), y[b], **ctx)) * len(b)
             sched.step()
-            history.append(total / len(idx))
+            history.append(_epoch_loss(total, len(idx), epoch, lr))
     return model.eval(), history
 
 # %% ../nbs/07_train.ipynb #c3c7c2f2
@@ -156,14 +160,14 @@ def fit_many(models: Sequence[nn.Module],     # S predictors of one class and si
         for epoch in range(epochs):
             ctx = {k: v for k, v in {"n_train": n, "progress": epoch / epochs}.items() if k in keys}
             per_seed = [_batches(n, batch_size, g) for g in gens]   # same batch sizes for every seed (same n)
-            total = 0.0
+            total = torch.zeros((), dtype=torch.float64, device=device)
             for t in range(len(per_seed[0])):
                 b = torch.stack([ps[t] for ps in per_seed]).to(device)   # [S, b_t]
                 r = rows_t[ar, b]
                 loss = loss_fn(call(params, buffers, {k: v[r] for k, v in feats.items()}), y_t[ar, b], **ctx) * S
-                total += _step(opt, loss, epoch, lr) / S * b.shape[1]
+                total += _step(opt, loss) / S * b.shape[1]
             sched.step()
-            history.append(total / n)
+            history.append(_epoch_loss(total, n, epoch, lr))
     trained = []
     for s, m in enumerate(models):
         m.load_state_dict(unstacked_state(params, buffers, s))

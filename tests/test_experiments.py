@@ -20,9 +20,22 @@ def test_there_are_experiments():
     assert CONFIGS and NOTEBOOKS
 
 
+def _is_search(path) -> bool:
+    import yaml
+    return "budget" in (yaml.safe_load(path.read_text()) or {})
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
 def test_config_runs_one_short_trial(path):
     if not _have_data(): pytest.skip("benchmark data not found (set NASLOSS_DATA)")
+    if _is_search(path):                    # a search config: its first setting runs one short search
+        from nasloss_nb.search import load_search_config, run_setting_block, search_settings
+        cfg = load_search_config(path)
+        first = search_settings(cfg)[0]
+        first = dict(first, budget=first["n_init"] + 2, **({"epochs": 1} if "epochs" in first else {}))
+        h = run_setting_block(first, [cfg["seeds"][0]])
+        assert len(h) == first["n_init"] + 2 and h["row"].is_unique
+        return
     cfg = load_config(path)
     first = dict(settings(cfg)[0], epochs=1, seed_block=1)
     rows = run_setting(first, [cfg["seeds"][0]])

@@ -1,0 +1,62 @@
+"""Speed of the PWLNAS search (nasloss_nb.search) on NAS-Bench-201 CIFAR-10, budget 100, GCN, one torch thread.
+
+Prints:
+  one run        one search (PW = HR -> MAPE) alone, and how much of it is predictor training
+  20 runs        the 20 runs of one setting trained together (fit_many), as a ratio of one run's time
+  steps          the training steps a run takes (sum over iterations of epochs x batches) and seconds per step,
+                 the floor that explains the figures: training is nearly all of a run
+  table 2        an estimate of the whole NB201 Table 2 reproduction (3 datasets x predictor methods x 20 runs,
+                 plus the baselines), from the 20-run figure, on 1 and 2 worker processes
+
+Usage: NASLOSS_DATA=../shared/data .venv/bin/python benchmarks/bench_search.py [--device cuda] [--runs 20]
+"""
+import argparse, os, sys, time
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
+import torch
+from nasloss_nb.search import run_searches
+from nasloss_nb.spaces.base import load_space
+
+METHODS = ("pw", "mse", "hr", "listmle", "warp", "mape", "pw_smooth", "lambda_ndcg")   # search_nb201.yaml's
+
+
+def steps_of(budget: int, n_init: int, k: int, epochs: int, batch: int) -> int:
+    "Training steps of one run: each iteration trains epochs x ceil(n / batch) steps on the n queried so far"
+    return sum(epochs * -(-n // batch) for n in range(n_init, budget, k))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--budget", type=int, default=100)
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    space = load_space("nb201", "cifar10")
+    kw = dict(loss_kwargs={"warmup": "hr", "weighted": "mape", "switch_at": 40}, device=a.device)
+    run_searches(space, "pw", 20, [99], n_init=10, k=10, epochs=2, device=a.device)          # warm-up: caches, kernels
+
+    t0 = time.perf_counter(); one = run_searches(space, "pw", a.budget, [0], **kw); t_one = time.perf_counter() - t0
+    train_one = one.groupby("iteration")["train_seconds"].first().sum()
+    t0 = time.perf_counter(); many = run_searches(space, "pw", a.budget, range(a.runs), **kw); t_many = time.perf_counter() - t0
+    steps = steps_of(a.budget, 10, 10, 200, 16)
+    print(f"device {a.device}, {torch.get_num_threads()} torch thread(s), NB201 cifar10, budget {a.budget}, GCN, PW (HR -> MAPE @40)")
+    print(f"one run        {t_one:7.1f} s   (predictor training {train_one:.1f} s = {train_one / t_one:.0%}; target <= 30 s)")
+    print(f"{a.runs} runs together {t_many:6.1f} s = {t_many / t_one:.1f}x one run = {t_many / a.runs:.1f} s per run "
+          f"(target <= 10x)")
+    print(f"steps          {steps} training steps per run: {1e3 * train_one / steps:.2f} ms per step alone, "
+          f"{1e3 * t_many / steps:.1f} ms per {a.runs}-run stacked step")
+    n_settings = 3 * len(METHODS)
+    base = 0.5                                                   # random search and REA: table look-ups, < 1 s per setting
+    est1 = n_settings * t_many + 3 * 2 * base
+    print(f"table 2        {n_settings} predictor settings x {a.runs} runs: about {est1 / 60:.0f} min on 1 worker, "
+          f"{est1 / 120:.0f} min on 2 (target <= 60 min; budget and batch sizes are the same on all 3 datasets)")
+    best = many.groupby("seed")["best_test"].last()
+    print(f"(sanity: mean best-found test accuracy {best.mean():.3f}, {int(np.isclose(best, space.test.max()).sum())} of "
+          f"{a.runs} runs found the global best {space.test.max():.3f})")
+
+
+if __name__ == "__main__":
+    main()
