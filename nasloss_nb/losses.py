@@ -9,6 +9,7 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from .checks import check_dict, check_int, check_kwargs, check_real
 from .core import Registry, InvalidParameterError, check_choice
 
 # %% auto #0
@@ -235,9 +236,27 @@ def hyperparameters(name: str) -> dict[str, Any]:
 # %% ../nbs/04_losses.ipynb #a7812105
 _CHOICES = {"weighting": WEIGHTINGS}           # hyperparameters with a fixed set of values
 _PARTS = ("warmup", "weighted", "ranking")     # hyperparameters naming another loss (PW losses)
+_RANGES = {  # bounds beyond the type (the type comes from the default: see checks.check_kwargs)
+    "margin": dict(lo=0, what="(a negative margin is met by every ordering: the loss is 0 and nothing is learned)"),
+    "lam": dict(lo=0), "k": dict(lo=1), "sigma": dict(lo=0, lo_open=True), "max_relevance": dict(lo=0, lo_open=True),
+    "switch_at": dict(lo=0), "start": dict(lo=0), "full_at": dict(lo=0)}
+
+def _check_values(name: str, overrides: dict, hp: dict) -> None:
+    "Type of every override (from its default) and the bounds of `_RANGES`, naming the loss"
+    check_kwargs({k: v for k, v in overrides.items() if k != "generator"}, hp, f"loss {name!r}")
+    for k, r in _RANGES.items():
+        if k not in overrides: continue
+        (check_int if isinstance(hp[k], int) else check_real)(overrides[k], k, where=f" for loss {name!r}", **r)
+    for k in overrides:
+        if k.endswith("_kwargs"): check_dict(overrides[k], k, where=f" for loss {name!r}")
+    g = overrides.get("generator")
+    if g is not None and not isinstance(g, torch.Generator):
+        raise InvalidParameterError(f"generator={g!r} for loss {name!r}: need a torch.Generator or None")
 
 def _validate(name: str, kw: dict) -> None:
     "Check choice values and the sub-losses of PW losses when a loss is built"
+    if "full_at" in kw and kw["full_at"] <= kw["start"]:
+        raise InvalidParameterError(f"full_at={kw['full_at']!r} for loss {name!r}: need more than start={kw['start']!r}")
     for k, valid in _CHOICES.items():
         if k in kw: check_choice(kw[k], valid, f"{k} of loss {name!r}")
     for k in _PARTS:
@@ -257,6 +276,7 @@ def loss_fn(name: str,      # key of LOSSES
         raise InvalidParameterError(
             f"unknown hyperparameter(s) {', '.join(bad)} for loss {name!r}; valid: {', '.join(hp) or '(none)'}"
             + (f" ({', '.join(ctx)} is passed by the trainer at call time)" if ctx else ""))
+    _check_values(name, overrides, hp)
     kw = {**hp, **overrides}
     _validate(name, kw)
     return functools.partial(LOSSES[name], **kw)

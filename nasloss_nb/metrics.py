@@ -40,7 +40,8 @@ def spearman(y_true, y_pred) -> float:
 # %% ../nbs/06_metrics.ipynb #c8bede10
 def _k_of(t: float, n: int) -> int:
     "Number of items in the top-T% of n (at least 1)"
-    if not (0 < t <= 100): raise InvalidParameterError(f"t={t} must be a percentage with 0 < t <= 100")
+    if isinstance(t, bool) or not isinstance(t, (int, float, np.integer, np.floating)) or not (0 < t <= 100):
+        raise InvalidParameterError(f"t={t!r} must be a percentage with 0 < t <= 100")
     return max(1, int(np.floor(t * n / 100 + 0.5)))
 
 def _top_split(p: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -64,7 +65,7 @@ def _log_comb(n, r): return gammaln(n + 1) - gammaln(r + 1) - gammaln(n - r + 1)
 def n_at_k(y_true, y_pred, k: int) -> float:
     "Best true rank (1 = best) among the k highest predictions (expected value over prediction ties)"
     yt, yp = _check(y_true, y_pred)
-    if not (isinstance(k, (int, np.integer)) and 1 <= k <= len(yt)):
+    if isinstance(k, bool) or not (isinstance(k, (int, np.integer)) and 1 <= k <= len(yt)):   # True is an int: refused
         raise InvalidParameterError(f"k={k!r} must be an integer with 1 <= k <= {len(yt)} (the set size)")
     order = np.sort(yt)[::-1]
     rank = 1 + np.searchsorted(-order, -yt, side="left")          # competition rank of every item

@@ -8,8 +8,9 @@ import inspect, time
 from typing import Any
 import numpy as np
 import torch
+from .checks import check_bool, check_dict, check_int, check_kwargs, check_list, check_name, check_real, defaults_of
 from .core import InvalidParameterError, NasLossError, check_choice
-from .losses import LOSSES, MAPE_LOWER_BOUNDS, hyperparameters, loss_fn, mape_lower_bound, optim_defaults, scale_targets
+from .losses import LOSSES, MAPE_LOWER_BOUNDS, TARGET_SCALINGS, hyperparameters, loss_fn, mape_lower_bound, optim_defaults, scale_targets
 from .metrics import kendall_tau, n_at_k, precision_at_t, spearman
 from .predictors import PREDICTORS, make_predictor
 from .spaces.base import TabularSpace, load_space
@@ -95,6 +96,28 @@ def _split(space: TabularSpace, seed: int, test_set: str, portion, n_train) -> t
 
 SELECT_BY = ("kendall_tau", "spearman")
 
+def _check_trial_args(a: dict) -> None:
+    "Type, range and emptiness of every `run_trials` argument (`a` = its locals), before any work"
+    if not isinstance(a["space"], (str, TabularSpace)): check_name(a["space"], [], "space")
+    check_name(a["loss"], sorted(LOSSES), "loss"); check_name(a["predictor"], sorted(PREDICTORS), "predictor")
+    check_name(a["test_set"], TEST_SETS, "test_set")
+    if (a["portion"] is None) == (a["n_train"] is None): raise InvalidParameterError("give exactly one of portion and n_train")
+    check_real(a["portion"], "portion", lo=0, hi=100, lo_open=True, none=True, what="(percent of the full space)")
+    check_int(a["n_train"], "n_train", lo=2, none=True)
+    check_list(a["seeds"], "seeds", item=lambda x, n: check_int(x, n, lo=0), what="a non-empty list of seeds")
+    check_bool(a["batched"], "batched")
+    check_int(a["epochs"], "epochs", lo=1, none=True, what="(None = the loss's default)")
+    check_real(a["lr"], "lr", lo=0, lo_open=True, none=True, what="(None = the loss's default)")
+    check_int(a["batch_size"], "batch_size", lo=1); check_real(a["weight_decay"], "weight_decay", lo=0)
+    check_name(a["target_scaling"], ("auto", *TARGET_SCALINGS), "target_scaling")
+    loss_fn(a["loss"], **(check_dict(a["loss_kwargs"], "loss_kwargs") or {}))    # types and ranges of the loss's hyperparameters
+    check_kwargs(check_dict(a["predictor_kwargs"], "predictor_kwargs") or {},
+                 defaults_of(PREDICTORS[a["predictor"]].__init__), f"predictor {a['predictor']!r}")
+    if a["lr_grid"] is not None:
+        check_list(a["lr_grid"], "lr_grid", item=lambda x, n: check_real(x, n, lo=0, lo_open=True), what="a non-empty list of learning rates")
+        check_real(a["holdout"], "holdout", lo=0, hi=1, lo_open=True, hi_open=True, what="(a share, e.g. 0.2)")
+        check_name(a["select_by"], SELECT_BY, "select_by")
+
 def _choose_lr(train, space, seeds, tr_all, y, lr_grid, holdout, select_by):
     "Each seed's lr from `lr_grid`: trained on its training cells less a held-out share, judged on that share"
     check_choice(select_by, SELECT_BY, "select_by")
@@ -142,17 +165,15 @@ def run_trials(space: TabularSpace | str,     # a loaded space, or its load_spac
                select_by: str = "kendall_tau",  # what the held-out cells judge: kendall_tau | spearman
               ) -> list[dict[str, Any]]:
     "Train `predictor` with `loss` on a sample of `space` per seed, judge each on the test metric; one row per seed"
+    _check_trial_args(locals())
     if isinstance(space, str): space = load_space(space, task)
-    check_choice(loss, sorted(LOSSES), "loss"); check_choice(predictor, sorted(PREDICTORS), "predictor")
-    check_choice(test_set, TEST_SETS, "test set")
-    if (portion is None) == (n_train is None): raise InvalidParameterError("give exactly one of portion and n_train")
     seeds = [int(s) for s in seeds]
-    if not seeds or len(set(seeds)) != len(seeds): raise InvalidParameterError(f"seeds must be distinct, got {seeds}")
     splits = [_split(space, s, test_set, portion, n_train) for s in seeds]
     raw = np.stack([space.val[tr] for tr, _ in splits])
     scaling = auto_scaling(raw) if target_scaling == "auto" else target_scaling
     y = np.stack([scale_targets(r, scaling) for r in raw])
-    opt = optim_defaults(loss); epochs = epochs or opt["epochs"]; lr = lr or opt["lr"]
+    opt = optim_defaults(loss)           # None, never 0, means "the loss's default"
+    epochs = opt["epochs"] if epochs is None else epochs; lr = opt["lr"] if lr is None else lr
     settings = dict(epochs=epochs, lr=lr, weight_decay=weight_decay, batch_size=batch_size, device=device)
     together = batched and len(seeds) > 1
     tr_all = np.stack([tr for tr, _ in splits])
