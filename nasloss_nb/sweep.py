@@ -12,12 +12,13 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 from . import __version__
+from .checks import check_bool, check_dict, check_int, check_kwargs, check_list, check_name, check_real, defaults_of
 from .core import InvalidParameterError, NasLossError, UnknownNameError, atomic_write, check_choice
 
 # %% auto #0
-__all__ = ['SCHEMA_VERSION', 'CONFIG_KEYS', 'SPACE_KEYS', 'TUNE_KEYS', 'LOSS_KEYS', 'load_config', 'settings', 'trial_key',
-           'seed_blocks', 'run_setting', 'done_keys', 'write_rows', 'results', 'consolidate', 'select', 'plan',
-           'run_sweep']
+__all__ = ['SCHEMA_VERSION', 'CONFIG_KEYS', 'SPACE_KEYS', 'TUNE_KEYS', 'LOSS_KEYS', 'check_config', 'load_config', 'settings',
+           'trial_key', 'seed_blocks', 'run_setting', 'done_keys', 'write_rows', 'results', 'consolidate', 'select',
+           'plan', 'run_sweep']
 
 # %% ../nbs/10_sweep.ipynb #be11b7ab
 SCHEMA_VERSION = 1
@@ -41,49 +42,100 @@ def _unknown(keys: Iterable, valid: Iterable, where: str):
     if bad: raise UnknownNameError(f"unknown key(s) {', '.join(map(repr, bad))} in {where}; valid: {', '.join(valid)}")
 
 # %% ../nbs/10_sweep.ipynb #fb2c03ec
-def load_config(cfg: dict | str | os.PathLike) -> dict:
-    "A validated sweep config (from a dict or a YAML file), with defaults filled in"
-    if not isinstance(cfg, dict):
-        import yaml
-        p = Path(cfg)
-        if not p.is_file(): raise NasLossError(f"sweep config {str(p)!r} not found")
-        cfg = yaml.safe_load(p.read_text()) or {}
-    from nasloss_nb.losses import LOSSES, loss_fn
-    from nasloss_nb.predictors import PREDICTORS
+def _check_space(s: Any, n: str) -> None:
+    "One `spaces` entry: a known space and task, a non-empty list of portions or of n_train, known options"
     from nasloss_nb.spaces.base import space_module, space_names
-    _unknown(cfg, CONFIG_KEYS, "the sweep config")
+    if not isinstance(s, dict): raise InvalidParameterError(f"{n}={s!r}: need a mapping {{space, task, portions | n_train, options}}")
+    _unknown(s, SPACE_KEYS, n)
+    mod = space_module(check_name(s.get("space"), space_names(), f"{n}.space"))
+    if s.get("task") is not None: check_name(s["task"], mod.TASKS, f"{n}.task")
+    if ("portions" in s) == ("n_train" in s): raise InvalidParameterError(f"{n}={s} needs portions or n_train (one of them)")
+    if "portions" in s:
+        check_list(s["portions"], f"{n}.portions", item=lambda x, m: check_real(x, m, lo=0, hi=100, lo_open=True),
+                   what="a non-empty list of percentages of the full space")
+    if "n_train" in s: check_list(s["n_train"], f"{n}.n_train", item=lambda x, m: check_int(x, m, lo=2), what="a non-empty list of sizes")
+    check_kwargs(check_dict(s.get("options"), f"{n}.options") or {}, defaults_of(mod.load, ("task", "root")), f"{n}.options of {s['space']}")
+
+def _check_loss(l: Any, n: str) -> None:
+    "One `losses` entry: a loss name, or {loss, label, kwargs} whose kwargs build the loss"
+    from nasloss_nb.losses import LOSSES, loss_fn
+    if isinstance(l, str): l = {"loss": l}
+    if not isinstance(l, dict): raise InvalidParameterError(f"{n}={l!r}: need a loss name or a mapping {{loss, label, kwargs}}")
+    _unknown(l, LOSS_KEYS, n)
+    check_name(l.get("loss"), sorted(LOSSES), f"{n}.loss")
+    if "label" in l and not (isinstance(l["label"], str) and l["label"].strip()):
+        raise InvalidParameterError(f"{n}.label={l['label']!r}: need a non-empty string")
+    loss_fn(l["loss"], **(check_dict(l.get("kwargs"), f"{n}.kwargs") or {}))      # unknown or ill-typed hyperparameters raise here
+
+def _check_seeds(v: Any, n: str) -> None:
+    "A number of seeds (>= 1) or a non-empty list of distinct seeds (>= 0)"
+    if isinstance(v, (list, tuple)): check_list(v, n, item=lambda x, m: check_int(x, m, lo=0), what="a non-empty list of distinct seeds")
+    else: check_int(v, n, lo=1, what="(seeds 0..n-1), or a list of seeds")
+
+def _schema() -> dict:
+    "Key -> the check of its value (given the value and the key); one entry per CONFIG_KEYS key"
+    from nasloss_nb.losses import TARGET_SCALINGS
+    from nasloss_nb.predictors import PREDICTORS
+    from nasloss_nb.study import SELECT_BY, TEST_SETS
+    pos = lambda v, n: check_real(v, n, lo=0, lo_open=True)
+    def name(v, n):
+        if not (isinstance(v, str) and v.strip()): raise InvalidParameterError(f"{n}={v!r}: need a non-empty string")
+    return {"name": name,
+            "spaces": lambda v, n: check_list(v, n, item=_check_space, distinct=False, what="a non-empty list of {space, task, portions | n_train}"),
+            "losses": lambda v, n: check_list(v, n, item=_check_loss, distinct=False, what="a non-empty list of loss names or {loss, label, kwargs}"),
+            "predictors": lambda v, n: check_list(v, n, item=lambda x, m: check_name(x, sorted(PREDICTORS), m), what="a non-empty list of predictor names"),
+            "seeds": _check_seeds, "test_set": lambda v, n: check_name(v, TEST_SETS, n),
+            "epochs": lambda v, n: check_int(v, n, lo=1, none=True, what="or null for each loss's default"),
+            "lr": lambda v, n: check_real(v, n, lo=0, lo_open=True, none=True, what="or null for each loss's default"),
+            "batch_size": lambda v, n: check_int(v, n, lo=1), "weight_decay": lambda v, n: check_real(v, n, lo=0),
+            "target_scaling": lambda v, n: check_name(v, ("auto", *TARGET_SCALINGS), n),
+            "predictor_kwargs": lambda v, n: check_dict(v, n, none=False), "batched": check_bool,
+            "seed_block": lambda v, n: check_int(v, n, lo=1),
+            "lr_grid": lambda v, n: check_list(v, n, item=pos, what="a non-empty list of distinct learning rates"),
+            "holdout": lambda v, n: check_real(v, n, lo=0, hi=1, lo_open=True, hi_open=True, what="(a share, e.g. 0.2)"),
+            "select_by": lambda v, n: check_name(v, SELECT_BY, n)}
+
+def _read_config(cfg: dict | str | os.PathLike) -> tuple[dict, str]:
+    "The raw config mapping and where it came from (for messages)"
+    if isinstance(cfg, dict): return cfg, "the sweep config"
+    import yaml
+    p = Path(cfg)
+    if not p.is_file(): raise NasLossError(f"sweep config {str(p)!r} not found")
+    try: raw = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as e: raise InvalidParameterError(f"sweep config {p} is not valid YAML: {e}") from None
+    if not isinstance(raw, dict): raise InvalidParameterError(f"sweep config {p} must be a mapping of keys (name, spaces, ...), got {raw!r}")
+    return raw, f"sweep config {p}"
+
+def check_config(cfg: dict, where: str = "the sweep config") -> None:
+    "Type, range and emptiness of every key of a raw sweep config; errors name the key, the value and what is valid"
+    _unknown(cfg, CONFIG_KEYS, where)
+    for k, chk in _schema().items():
+        if k not in cfg and k != "spaces" and k != "losses": continue
+        try: chk(cfg.get(k), k)
+        except NasLossError as e: raise type(e)(f"{where}: {e}") from None
+    from nasloss_nb.predictors import PREDICTORS
+    for p in cfg.get("predictors", ["gcn"]):
+        check_kwargs(cfg.get("predictor_kwargs") or {}, defaults_of(PREDICTORS[p].__init__), f"predictor_kwargs of {p!r} in {where}")
+    labels = [l if isinstance(l, str) else l.get("label", l["loss"]) for l in cfg["losses"]]
+    dup = [x for i, x in enumerate(labels) if x in labels[:i]]
+    if dup: raise InvalidParameterError(f"{where}: losses: label {dup[0]!r} is given twice; give each repeated loss its own label")
+    if cfg.get("lr_grid") is not None:
+        if cfg.get("lr") is not None: raise InvalidParameterError("give 'lr' or 'lr_grid' in the sweep config, not both")
+    elif "holdout" in cfg or "select_by" in cfg:
+        raise InvalidParameterError("'holdout' and 'select_by' only apply with an 'lr_grid'")
+
+def load_config(cfg: dict | str | os.PathLike) -> dict:
+    "A validated sweep config (from a dict or a YAML file), with defaults filled in; nothing runs before this passes"
+    raw, where = _read_config(cfg)
+    check_config(raw, where)
     out = {"name": "sweep", "losses": [], "predictors": ["gcn"], "seeds": 1, "test_set": "space", "epochs": None,
            "lr": None, "batch_size": 16, "weight_decay": 1e-4, "target_scaling": "auto", "predictor_kwargs": {},
-           "batched": True, "seed_block": 10, **cfg}
-    if not out.get("spaces"): raise InvalidParameterError("the sweep config needs a non-empty 'spaces' list")
-    for s in out["spaces"]:
-        _unknown(s, SPACE_KEYS, f"spaces entry {s}")
-        mod = space_module(check_choice(s.get("space"), space_names(), "space"))
-        if s.get("task") is not None: check_choice(s["task"], mod.TASKS, f"task of {s['space']}")
-        if ("portions" in s) == ("n_train" in s): raise InvalidParameterError(f"spaces entry {s} needs portions or n_train")
-    out["losses"] = [l if isinstance(l, dict) else {"loss": l} for l in out["losses"]]
-    if not out["losses"]: raise InvalidParameterError("the sweep config needs a non-empty 'losses' list")
-    for l in out["losses"]:
-        _unknown(l, LOSS_KEYS, f"losses entry {l}")
-        check_choice(l.get("loss"), sorted(LOSSES), "loss")
-        loss_fn(l["loss"], **(l.get("kwargs") or {}))          # unknown hyperparameters raise here
-        l.setdefault("label", l["loss"]); l.setdefault("kwargs", {})
-    for p in out["predictors"]: check_choice(p, sorted(PREDICTORS), "predictor")
-    out["seeds"] = list(range(out["seeds"])) if isinstance(out["seeds"], int) else [int(x) for x in out["seeds"]]
-    check_choice(out["test_set"], ("space", "mutation"), "test_set")
-    if not (isinstance(out["seed_block"], int) and out["seed_block"] >= 1):
-        raise InvalidParameterError(f"seed_block must be a positive integer, got {out['seed_block']!r}")
+           "batched": True, "seed_block": 10, **raw}
+    out["losses"] = [dict(l) if isinstance(l, dict) else {"loss": l} for l in out["losses"]]
+    for l in out["losses"]: l.setdefault("label", l["loss"]); l.setdefault("kwargs", {})
+    s = out["seeds"]; out["seeds"] = [int(x) for x in s] if isinstance(s, (list, tuple)) else list(range(int(s)))
     if not out["batched"]: out["seed_block"] = 1
-    if out.get("lr_grid") is not None:
-        if out["lr"] is not None: raise InvalidParameterError("give 'lr' or 'lr_grid' in the sweep config, not both")
-        g = out["lr_grid"]
-        if not isinstance(g, list) or not g or not all(isinstance(x, (int, float)) and x > 0 for x in g):
-            raise InvalidParameterError(f"lr_grid must be a non-empty list of positive learning rates, got {g!r}")
-        out.setdefault("holdout", 0.2); out.setdefault("select_by", "kendall_tau")
-        from nasloss_nb.study import SELECT_BY
-        check_choice(out["select_by"], SELECT_BY, "select_by")
-    elif "holdout" in out or "select_by" in out:
-        raise InvalidParameterError("'holdout' and 'select_by' only apply with an 'lr_grid'")
+    if out.get("lr_grid") is not None: out.setdefault("holdout", 0.2); out.setdefault("select_by", "kendall_tau")
     return out
 
 # %% ../nbs/10_sweep.ipynb #a9bbccd1
