@@ -10,8 +10,9 @@ from typing import Any, Callable, Hashable, Iterable
 import numpy as np
 
 # %% auto #0
-__all__ = ['NasLossError', 'UnknownNameError', 'InvalidParameterError', 'DataMissingError', 'DataCorruptError', 'check_choice',
-           'Registry', 'seed_all', 'get_device', 'data_root', 'cache_dir', 'atomic_write', 'sha256_file']
+__all__ = ['NasLossError', 'UnknownNameError', 'InvalidParameterError', 'DataMissingError', 'DataCorruptError', 'CacheError',
+           'check_choice', 'Registry', 'seed_all', 'get_device', 'data_root', 'cache_dir', 'atomic_write',
+           'sha256_file']
 
 # %% ../nbs/00_core.ipynb #94c28425
 class NasLossError(Exception):
@@ -29,6 +30,9 @@ class DataMissingError(NasLossError, FileNotFoundError):
 
 class DataCorruptError(NasLossError, ValueError):
     "A benchmark file whose checksum or content is wrong (e.g. NaN in a table)"
+
+class CacheError(NasLossError, OSError):
+    "A cache folder that cannot be created or written"
 
 # %% ../nbs/00_core.ipynb #ffc22f40
 def check_choice(value: Any,           # the value given by the caller
@@ -86,7 +90,12 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
 def cache_dir() -> Path:
     "Folder for derived caches: `$NASLOSS_CACHE`, else `~/.cache/nasloss_nb` (created on demand)"
     p = Path(os.environ.get("NASLOSS_CACHE") or Path.home() / ".cache" / "nasloss_nb").expanduser()
-    p.mkdir(parents=True, exist_ok=True)
+    try: p.mkdir(parents=True, exist_ok=True)
+    except OSError as e: err = e.strerror or type(e).__name__
+    else: err = None if os.access(p, os.W_OK | os.X_OK) else "not writable"
+    if err:
+        raise CacheError(f"cache folder {str(p)!r} cannot be used ({err}{': it is a file' if p.is_file() else ''}); "
+                         "set NASLOSS_CACHE to a writable folder")
     return p
 
 # %% ../nbs/00_core.ipynb #06c3a75a

@@ -4,15 +4,15 @@
 
 # %% ../nbs/01_data.ipynb #74f5bb56
 from __future__ import annotations
-import importlib.util, json, os, warnings
+import hashlib, importlib.util, json, os, warnings
 from pathlib import Path
 from typing import Callable
 import numpy as np
-from .core import (DataCorruptError, DataMissingError, atomic_write, cache_dir, check_choice,
+from .core import (CacheError, DataCorruptError, DataMissingError, atomic_write, cache_dir, check_choice,
                              data_root, sha256_file)
 
 # %% auto #0
-__all__ = ['registry', 'locate', 'verify', 'cached_arrays', 'check_finite']
+__all__ = ['registry', 'locate', 'verify', 'CacheRebuiltWarning', 'save_npz', 'load_npz', 'cached_arrays', 'check_finite']
 
 # %% ../nbs/01_data.ipynb #578b388c
 def _registry_path() -> Path:
@@ -59,6 +59,37 @@ def verify(name: str, path: Path) -> None:
                                f"{want[:12]}...): the file is corrupt or a different version; "
                                f"get it again: {registry()[name]['how_to_get']}")
 
+# %% ../nbs/01_data.ipynb #30d9e341
+class CacheRebuiltWarning(UserWarning):
+    "A cache file was damaged and is rebuilt from its source"
+
+def _digest(arrays: dict[str, np.ndarray]) -> str:
+    "SHA-256 over the names, dtypes, shapes and bytes of `arrays`"
+    h = hashlib.sha256()
+    for k in sorted(arrays):
+        a = np.ascontiguousarray(arrays[k]); h.update(f"{k}|{a.dtype.str}|{a.shape}|".encode()); h.update(a.tobytes())
+    return h.hexdigest()
+
+def save_npz(f: Path, arrays: dict[str, np.ndarray]) -> Path:
+    "Write `arrays` and their digest to the cache file `f`, atomically; `CacheError` names `f` if it cannot be written"
+    def write(t):
+        with open(t, "wb") as fh: np.savez(fh, __sha256__=np.array(_digest(arrays)), **arrays)
+    try: return atomic_write(f, write)
+    except OSError as e: raise CacheError(f"cache file {str(f)!r} cannot be written ({e}); set NASLOSS_CACHE to a writable folder") from None
+
+def load_npz(f: Path) -> dict[str, np.ndarray] | None:
+    "The arrays of cache file `f` if it exists and matches its digest; else None (a damaged file is reported by name)"
+    if not f.exists(): return None
+    try:
+        with np.load(f, allow_pickle=False) as z: arrays = {k: z[k] for k in z.files}
+        if "__sha256__" not in arrays: raise DataCorruptError("no checksum (written by an older nasloss)")
+        if _digest({k: v for k, v in arrays.items() if k != "__sha256__"}) != str(arrays.pop("__sha256__")):
+            raise DataCorruptError("checksum mismatch")
+        return arrays
+    except Exception as err:            # only a cache: say which file, then the caller rebuilds it
+        warnings.warn(f"cache {f} is damaged ({type(err).__name__}: {err}); rebuilding it from its source", CacheRebuiltWarning, stacklevel=3)
+        return None
+
 # %% ../nbs/01_data.ipynb #95cc0e53
 def _stat(p: Path) -> list: st = p.stat(); return [str(p), st.st_size, st.st_mtime_ns]
 
@@ -73,15 +104,11 @@ def cached_arrays(key: str,                                        # cache name,
     stamp = json.dumps([_stat(p) for p in paths.values()])
     tag = "-".join((registry()[s]["sha256"] or "none")[:8] for s in sources)
     f = cache_dir() / f"{key}-v{version}-{tag}.npz"
-    if f.exists():
-        try:
-            with np.load(f, allow_pickle=False) as z:
-                if str(z["__stamp__"]) == stamp: return {k: z[k] for k in z.files if k != "__stamp__"}
-        except Exception as err:  # a damaged cache is only a cache: rebuild it, but say so
-            warnings.warn(f"cache {f} unreadable ({type(err).__name__}: {err}); rebuilding")
+    z = load_npz(f)                                    # None when missing or damaged (reported)
+    if z is not None and str(z.pop("__stamp__", "")) == stamp: return z
     for s, p in paths.items(): verify(s, p)
     arrays = build(paths)
-    atomic_write(f, lambda t: np.savez(open(t, "wb"), __stamp__=np.array(stamp), **arrays))
+    save_npz(f, {"__stamp__": np.array(stamp), **arrays})
     return arrays
 
 def check_finite(a: np.ndarray, what: str) -> np.ndarray:

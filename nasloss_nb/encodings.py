@@ -7,7 +7,8 @@ from __future__ import annotations
 import hashlib
 import numpy as np
 import torch
-from .core import atomic_write, cache_dir
+from .core import cache_dir
+from .data import load_npz, save_npz
 from .spaces.base import TabularSpace
 
 # %% auto #0
@@ -23,11 +24,11 @@ def compact_graphs(space: TabularSpace) -> tuple[np.ndarray, np.ndarray]:
     "`space.graphs()` (adj [A,V,V] uint8, ops [A,V] int16, -1 = padding), cached in memory and on disk"
     if "graphs" in space._cache: return space._cache["graphs"]
     f = cache_dir() / _graph_cache_key(space)
-    if f.exists():
-        with np.load(f, allow_pickle=False) as z: out = (z["adj"], z["ops"])
+    z = load_npz(f)                       # verified; None when missing or damaged (then reported by name)
+    if z is not None and set(z) == {"adj", "ops"}: out = (z["adj"], z["ops"])
     else:
-        out = space.graphs()
-        atomic_write(f, lambda t: np.savez(open(t, "wb"), adj=out[0], ops=out[1]))
+        out = space.graphs()              # rebuilt from the space's own (verified) table
+        save_npz(f, {"adj": out[0], "ops": out[1]})
     space._cache["graphs"] = out
     return out
 

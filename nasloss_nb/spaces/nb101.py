@@ -9,15 +9,16 @@ from typing import Iterator, Sequence
 import numpy as np
 from ..core import (DataCorruptError, InvalidParameterError, NasLossError, UnknownNameError,
                              atomic_write, cache_dir, check_choice)
-from ..data import cached_arrays, check_finite
+from ..data import cached_arrays, check_finite, load_npz, save_npz
 from .base import Arch, TabularSpace
 
 # %% auto #0
 __all__ = ['TASKS', 'OPS', 'INPUT', 'OUTPUT', 'PAD', 'MAX_V', 'MAX_EDGES', 'PAIRS', 'CODE_LEN', 'SOURCES', 'VAL_EPOCHS',
-           'op_codes', 'codes_from_arrays', 'adjacency_from_codes', 'encode', 'decode', 'valid_codes', 'is_valid_spec',
-           'prune', 'from_spec', 'spec_hash', 'arch_hash', 'code_keys', 'canonical_codes', 'keys_to_codes',
-           'build_cells', 'enumerate_cells', 'crc32c_py', 'masked_crc32c', 'read_tfrecord', 'decode_model_metrics',
-           'parse_record', 'tfrecord_table', 'NB101Space', 'neighbour_codes', 'measured_neighbours', 'load']
+           'EDGE_FLIP_P', 'OP_CHANGE_P', 'op_codes', 'codes_from_arrays', 'adjacency_from_codes', 'encode', 'decode',
+           'valid_codes', 'is_valid_spec', 'prune', 'from_spec', 'spec_hash', 'arch_hash', 'code_keys',
+           'canonical_codes', 'keys_to_codes', 'build_cells', 'enumerate_cells', 'crc32c_py', 'masked_crc32c',
+           'read_tfrecord', 'decode_model_metrics', 'parse_record', 'tfrecord_table', 'NB101Space', 'neighbour_codes',
+           'measured_neighbours', 'load', 'npenas_mutants']
 
 # %% ../../nbs/02e_nb101.ipynb #6e5bc838
 TASKS = ("cifar10",)
@@ -248,15 +249,10 @@ def enumerate_cells(rebuild: bool = False,  # build again even if the cache exis
                    ) -> np.ndarray:
     "All 423,624 cells (canonical codes [N, 29] int8), built once and cached atomically in `cache_dir()`"
     f = cache_dir() / f"nb101-cells-v{_CELLS_VERSION}.npz"
-    if f.exists() and not rebuild:
-        try:
-            with np.load(f, allow_pickle=False) as z: return z["codes"]
-        except Exception as err:  # a damaged cache is only a cache: rebuild it, but say so
-            warnings.warn(f"cache {f} unreadable ({type(err).__name__}: {err}); rebuilding")
+    z = None if rebuild else load_npz(f)        # verified; a damaged file is reported by name
+    if z is not None and "codes" in z: return z["codes"]
     codes = build_cells()
-    def write(t):
-        with open(t, "wb") as fh: np.savez(fh, codes=codes)
-    atomic_write(f, write)
+    save_npz(f, {"codes": codes})
     return codes
 
 # %% ../../nbs/02e_nb101.ipynb #86b918ce
@@ -528,3 +524,29 @@ def load(task: str = "cifar10",                     # the only task: CIFAR-10
     check_choice(task, TASKS, "task of nb101"); check_choice(source, SOURCES, "source of nb101")
     check_choice(val_epochs, VAL_EPOCHS if source == "subset" else (108,), f"val_epochs of nb101 source={source!r}")
     return _load_subset(task, root, val_epochs) if source == "subset" else _load_tfrecord(task, root)
+
+# %% ../../nbs/02e_nb101.ipynb #c3f9a4b1
+EDGE_FLIP_P, OP_CHANGE_P = 1 / 7, 1 / 5   # NPENAS / NAS-Bench-101 example: mutation rate 1 over 7 vertices, 5 op spots
+
+def npenas_mutants(arch: Arch,                 # a valid cell code (29 ints)
+                   rng: np.random.Generator,   # all randomness
+                   n: int,                     # mutants to draw (invalid ones are dropped, so fewer may come back)
+                  ) -> np.ndarray:             # [m <= n, 29] canonical codes of valid cells other than `arch`
+    "NPENAS-style mutants of one cell: each edge slot flipped w.p. 1/7, each interior op changed w.p. 1/5"
+    c = np.repeat(np.asarray(arch, np.int8)[None], n, 0); V = int(c[0, 0])
+    slots = np.flatnonzero(PAIRS[:, 1] < V)
+    c[:, 1 + slots] ^= (rng.random((n, len(slots))) < EDGE_FLIP_P).astype(np.int8)
+    interior = np.arange(1, V - 1)
+    change = rng.random((n, len(interior))) < OP_CHANGE_P
+    shift = rng.integers(1, len(OPS), (n, len(interior))).astype(np.int8)
+    c[:, 22 + interior] = np.where(change, (c[:, 22 + interior] + shift) % len(OPS), c[:, 22 + interior])
+    c = c[valid_codes(c)]
+    if len(c) == 0: return c
+    canon, own = canonical_codes(c), canonical_codes([arch])[0]
+    return canon[(canon != own).any(1)]
+
+def _mutants(self, arch: Arch, rng: np.random.Generator, n: int) -> list[Arch]:
+    "Up to `n` NPENAS-style mutants of `arch` (canonical, valid, different; in the table or not)"
+    return [tuple(r) for r in npenas_mutants(arch, rng, n).tolist()]
+NB101Space.mutants = _mutants
+
