@@ -49,6 +49,12 @@ def _plan_text(cfg: dict, out: str) -> str:
         est_minutes=("est_seconds", lambda x: x.sum(min_count=len(x)) / 60)).reset_index()
     return head + "\n" + left.round(1).to_string(index=False, na_rep="?")
 
+def _workers(text: str) -> int:
+    "argparse type of `--workers`: a whole number >= 1"
+    n = int(text) if text.strip().lstrip("+").isdigit() else 0
+    if n < 1: raise argparse.ArgumentTypeError(f"--workers {text}: need a whole number >= 1 (local worker processes)")
+    return n
+
 def cmd_study(args) -> str:
     "Text for `nasloss study`: run the sweep (or, with --plan, say what it would run), then the mean (and s.e.) of the main metrics per setting and loss"
     from nasloss_nb.report import summary
@@ -57,6 +63,8 @@ def cmd_study(args) -> str:
     if args.plan: return _plan_text(cfg, args.out)
     df = run_sweep(cfg, args.out, workers=args.workers, scheduler=args.scheduler, root=args.root,
                    progress=not args.quiet)
+    print(f"nasloss study: {df.attrs.get('trained_here', 0)} trials trained by this process; {len(df)} stored in {args.out}",
+          file=sys.stderr)
     return summary(df).round(4).to_string(index=False)
 
 # %% ../nbs/11_cli.ipynb #ec77ad8f
@@ -197,7 +205,7 @@ def parser() -> argparse.ArgumentParser:
     st = sub.add_parser("study", help="run (or resume) a sweep of loss-study trials from a YAML config")
     st.add_argument("config", help="sweep config (YAML), see nasloss_nb.sweep")
     st.add_argument("--out", required=True, help="results folder (reused to resume)")
-    st.add_argument("--workers", type=int, default=1, help="local worker processes")
+    st.add_argument("--workers", type=_workers, default=1, help="local worker processes (>= 1)")
     st.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
     st.add_argument("--root", default=None, help="benchmark data folder (default: $NASLOSS_DATA)")
     st.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -4,8 +4,9 @@
 
 # %% ../nbs/10_sweep.ipynb #2e326256
 from __future__ import annotations
-import hashlib, json, os, time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import contextlib, hashlib, json, os, signal, socket, sys, threading, time, warnings
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from itertools import product
 from pathlib import Path
 from typing import Any, Iterable
@@ -13,12 +14,12 @@ import numpy as np
 import pandas as pd
 from . import __version__
 from .checks import check_bool, check_dict, check_int, check_kwargs, check_list, check_name, check_real, defaults_of
-from .core import InvalidParameterError, NasLossError, UnknownNameError, atomic_write, check_choice
+from .core import InvalidParameterError, NasLossError, UnknownNameError, atomic_write, cache_dir, check_choice
 
 # %% auto #0
-__all__ = ['SCHEMA_VERSION', 'CONFIG_KEYS', 'SPACE_KEYS', 'TUNE_KEYS', 'LOSS_KEYS', 'check_config', 'load_config', 'settings',
-           'trial_key', 'seed_blocks', 'run_setting', 'done_keys', 'write_rows', 'results', 'consolidate', 'select',
-           'plan', 'run_sweep']
+__all__ = ['SCHEMA_VERSION', 'CONFIG_KEYS', 'SPACE_KEYS', 'TUNE_KEYS', 'LOSS_KEYS', 'CLAIM_TTL', 'HEARTBEAT', 'POLL',
+           'check_config', 'load_config', 'settings', 'trial_key', 'seed_blocks', 'run_setting', 'done_keys',
+           'write_rows', 'results', 'consolidate', 'select', 'plan', 'SweepInterrupted', 'run_sweep']
 
 # %% ../nbs/10_sweep.ipynb #be11b7ab
 SCHEMA_VERSION = 1
@@ -194,23 +195,61 @@ def run_setting(setting: dict,              # one entry of `settings(cfg)`
     return rows
 
 # %% ../nbs/10_sweep.ipynb #287055c6
-def _check_meta(out: Path, name: str) -> None:
-    "Create meta.json, or refuse a folder written by another schema version"
+def _check_meta(out: Path) -> None:
+    "Refuse (naming meta.json) a folder whose meta.json is unreadable, from `nasloss search`, or of another schema"
     meta = out / "meta.json"
-    if meta.exists():
-        m = json.loads(meta.read_text())
-        if m.get("schema") != SCHEMA_VERSION:
-            raise NasLossError(f"{out} holds results of schema {m.get('schema')} (nasloss {m.get('nasloss_version')}); "
-                               f"this is schema {SCHEMA_VERSION}: write to a new folder (nothing was changed)")
-    else:
-        atomic_write(meta, lambda t: t.write_text(json.dumps({"schema": SCHEMA_VERSION, "nasloss_version": __version__, "name": name})))
+    if not meta.exists(): return
+    try: m = json.loads(meta.read_text())
+    except (OSError, ValueError) as e: m = f"unreadable ({type(e).__name__}: {e})"
+    if not isinstance(m, dict):
+        raise NasLossError(f"{meta} is {m if isinstance(m, str) else 'not a JSON object'}: fix it or write to a new folder (nothing was changed)")
+    if m.get("kind", "study") != "study":
+        raise NasLossError(f"{meta}: {out} holds `nasloss {m['kind']}` results, not a study: write to a new folder (nothing was changed)")
+    if m.get("schema") != SCHEMA_VERSION:
+        raise NasLossError(f"{meta}: {out} holds results of schema {m.get('schema')} (nasloss {m.get('nasloss_version')}); "
+                           f"this is schema {SCHEMA_VERSION}: write to a new folder (nothing was changed)")
+
+def _write_meta(out: Path, name: str) -> None:
+    "Write meta.json into a checked folder that has none"
+    if not (out / "meta.json").exists():
+        atomic_write(out / "meta.json", lambda t: t.write_text(json.dumps({"schema": SCHEMA_VERSION, "nasloss_version": __version__, "name": name})))
+
+def _read_table(p: Path) -> pd.DataFrame | str:
+    "A stored table (results.parquet or a part), or why it cannot be used"
+    try: df = pd.read_parquet(p)
+    except Exception as e: return f"{type(e).__name__}: {e}"
+    if "key" not in df or "schema" not in df: return "no key or schema column"
+    if p.parent.name == "parts" and (len(df) != 1 or df["key"].iloc[0] != p.stem): return "its row does not match its name"
+    return df
+
+def _set_aside(out: Path, p: Path, why: str, repair: bool) -> None:
+    "Report an unreadable stored file; with `repair`, move it to damaged/ so that its trials run again"
+    if not repair:
+        warnings.warn(f"{p} is unreadable ({why}); skipped (the next `nasloss study` on {out} moves it aside and reruns its trials)")
+        return
+    dest = out / "damaged" / f"{p.name}.{time.strftime('%Y%m%dT%H%M%S')}.{os.getpid()}"
+    dest.parent.mkdir(exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):        # another process moved it first
+        os.replace(p, dest); warnings.warn(f"{p} is unreadable ({why}); moved to {dest}, its trials will be rerun")
+
+def _scan(out: Path, repair: bool = False) -> list[pd.DataFrame]:
+    "Every readable table of a results folder, after checking meta.json and each file's schema (a foreign file is named; nothing is changed)"
+    _check_meta(out)
+    files = [out / "results.parquet"] * (out / "results.parquet").exists() + sorted((out / "parts").glob("*.parquet"))
+    frames, bad = [], []
+    for p in files:
+        df = _read_table(p)
+        if isinstance(df, str): bad.append((p, df)); continue
+        wrong = df["schema"][df["schema"] != SCHEMA_VERSION]
+        if len(wrong): raise NasLossError(f"{p} holds results of schema {wrong.iloc[0]}; this is schema {SCHEMA_VERSION}: "
+                                          "write to a new folder (nothing was changed)")
+        frames.append(df)
+    for p, why in bad: _set_aside(out, p, why, repair)
+    return frames
 
 def done_keys(out_dir: str | os.PathLike) -> set[str]:
-    "Keys of the trials already stored in a results folder"
-    out = Path(out_dir)
-    keys = {p.stem for p in (out / "parts").glob("*.parquet")}
-    if (out / "results.parquet").exists(): keys |= set(pd.read_parquet(out / "results.parquet", columns=["key"])["key"])
-    return keys
+    "Keys of the trials stored (readably) in a results folder"
+    return {k for f in _scan(Path(out_dir)) for k in f["key"]}
 
 def write_rows(out_dir: str | os.PathLike, rows: list[dict]) -> None:
     "Store each row as parts/<key>.parquet, atomically"
@@ -218,14 +257,11 @@ def write_rows(out_dir: str | os.PathLike, rows: list[dict]) -> None:
         atomic_write(Path(out_dir) / "parts" / f"{r['key']}.parquet", lambda t: pd.DataFrame([r]).to_parquet(t, index=False))
 
 def results(out_dir: str | os.PathLike) -> pd.DataFrame:
-    "The tidy table of every stored trial (consolidated file + parts, one row per key)"
+    "The tidy table of every stored trial (consolidated file + parts, one row per key); checks meta.json and every file first"
     out = Path(out_dir)
-    frames = [pd.read_parquet(p) for p in sorted((out / "parts").glob("*.parquet"))]
-    if (out / "results.parquet").exists(): frames.insert(0, pd.read_parquet(out / "results.parquet"))
+    frames = _scan(out) if out.exists() else []
     if not frames: return pd.DataFrame()
     df = pd.concat(frames, ignore_index=True).drop_duplicates("key", keep="last")
-    if (df["schema"] != SCHEMA_VERSION).any():
-        raise NasLossError(f"{out} mixes result schemas {sorted(df['schema'].unique())}; expected {SCHEMA_VERSION}")
     return df.sort_values(["space", "task", "label", "predictor", "n_train", "seed"]).reset_index(drop=True)
 
 def consolidate(out_dir: str | os.PathLike) -> Path:
@@ -284,34 +320,179 @@ def plan(config: dict | str | os.PathLike,   # a config dict or YAML path (see `
     return pd.DataFrame(rows)
 
 # %% ../nbs/10_sweep.ipynb #60686db0
+CLAIM_TTL, HEARTBEAT, POLL = 600.0, 30.0, 1.0   # seconds: stale claim, heartbeat period, wait between checks
+
+def _alive(pid: int) -> bool:
+    "Whether process `pid` runs on this machine (a zombie counts as ended)"
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    try: return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[-1][:1] != "Z"
+    except OSError: return True
+
+_LIVE: set[str] = set()      # tokens of this process's open _Claims (a claim of our pid with another token is stale)
+
+class _Claims:
+    "This process's claim files in `out/claims` (atomic create; stale claims taken over; a heartbeat thread)"
+    def __init__(self, out: Path):
+        from filelock import FileLock
+        self.dir = out / "claims"; self.dir.mkdir(parents=True, exist_ok=True)
+        self.lock, self.mine, self.host = FileLock(str(self.dir / ".lock")), set(), socket.gethostname()
+        self.token = os.urandom(8).hex(); _LIVE.add(self.token)
+        self.stop = threading.Event(); threading.Thread(target=self._beat, daemon=True).start()
+
+    def _stale(self, f: Path) -> bool:
+        "Whether claim `f` (not ours) has lost its owner"
+        try: c, age = json.loads(f.read_text()), time.time() - f.stat().st_mtime
+        except FileNotFoundError: return True
+        except (OSError, ValueError): return time.time() - f.stat().st_mtime > CLAIM_TTL
+        if age > CLAIM_TTL or c.get("host") != self.host: return age > CLAIM_TTL
+        return c.get("token") not in _LIVE if c.get("pid") == os.getpid() else not _alive(c.get("pid", -1))
+
+    def take(self, name: str) -> bool:
+        "Claim block `name` unless a live owner holds it"
+        f = self.dir / f"{name}.claim"
+        with self.lock:
+            if f.exists():
+                if not self._stale(f): return False
+                f.unlink()
+            fd = os.open(f, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            with os.fdopen(fd, "w") as fh: json.dump({"pid": os.getpid(), "host": self.host, "time": time.time(), "token": self.token}, fh)
+        self.mine.add(f); return True
+
+    def release(self, name: str) -> None:
+        f = self.dir / f"{name}.claim"; self.mine.discard(f); f.unlink(missing_ok=True)
+
+    def _beat(self) -> None:
+        while not self.stop.wait(HEARTBEAT):
+            for f in list(self.mine):
+                with contextlib.suppress(OSError): os.utime(f)
+
+    def close(self) -> None:
+        self.stop.set(); _LIVE.discard(self.token)
+        for f in list(self.mine): self.release(f.stem)
+
+# %% ../nbs/10_sweep.ipynb #f50577fb
+class SweepInterrupted(NasLossError):
+    "A sweep stopped by SIGINT or SIGTERM; the trials finished before are stored"
+    code = 130
+
+def _worker_init(parent: int) -> None:
+    "In each pool worker: end when the parent process ends (whatever the signal); leave Ctrl-C to the parent"
+    with contextlib.suppress(Exception):                 # Linux: the kernel sends SIGKILL when the parent dies
+        import ctypes; ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # 1 = PR_SET_PDEATHSIG
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    def watch():
+        while os.getppid() == parent: time.sleep(0.5)
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True).start()
+
+class _Here:
+    "Runs each block at once, in this process (workers=1)"
+    slots = 1
+    def submit(self, fn, *args) -> Future:
+        f = Future()
+        try: f.set_result(fn(*args))
+        except Exception as e: f.set_exception(e)
+        return f
+    def close(self, stop: bool = False) -> None: pass
+
+class _Pool:
+    "A process pool whose workers end with this process"
+    def __init__(self, workers: int):
+        self.slots = workers
+        self.pool = ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(os.getpid(),))
+    def submit(self, fn, *args) -> Future: return self.pool.submit(fn, *args)
+    def close(self, stop: bool = False) -> None:
+        procs = list((getattr(self.pool, "_processes", None) or {}).values()) if stop else []
+        self.pool.shutdown(wait=not stop, cancel_futures=stop)
+        for p in procs: p.terminate()
+        for p in procs: p.join(5)
+
+class _Dask:
+    "A Dask cluster; its futures are bridged to concurrent.futures ones"
+    def __init__(self, address: str):
+        from dask.distributed import Client
+        self.client = Client(address); self.futs = []
+        self.slots = max(1, sum(self.client.nthreads().values()))
+    def submit(self, fn, *args) -> Future:
+        d, f = self.client.submit(fn, *args, pure=False), Future(); self.futs.append(d)
+        def done(d):
+            try: f.set_result(d.result())
+            except Exception as e: f.set_exception(e)
+        d.add_done_callback(done); return f
+    def close(self, stop: bool = False) -> None:
+        if stop: self.client.cancel(self.futs)
+        self.client.close()
+
+# %% ../nbs/10_sweep.ipynb #d3b9eff7
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    "In the main thread, SIGTERM raises KeyboardInterrupt (like Ctrl-C), so both stop through one clean path"
+    if threading.current_thread() is not threading.main_thread(): yield; return
+    def handler(signum, frame): raise KeyboardInterrupt
+    old = signal.signal(signal.SIGTERM, handler)
+    try: yield
+    finally: signal.signal(signal.SIGTERM, old)
+
+def _todo(cfg: dict, done: set) -> list[tuple[dict, list[int]]]:
+    "(setting, seeds not stored) per seed block; block-major: every setting's first seeds come before anyone's later seeds"
+    todo = [(s, w) for s in settings(cfg)
+            for w in seed_blocks([x for x in cfg["seeds"] if trial_key(s, x) not in done], cfg["seed_block"]).values()]
+    return sorted(todo, key=lambda t: t[1][0] // cfg["seed_block"])
+
+def _left(out: Path, s: dict, seeds: list[int], done: set) -> list[int]:
+    "The seeds of a block not stored yet, by this process or another"
+    return [x for x in seeds if (k := trial_key(s, x)) not in done and not (out / "parts" / f"{k}.parquet").exists()]
+
+def _drive(out: Path, todo: list, done: set, run, claims: _Claims, finished, root) -> None:
+    "Claim, train and store every block of `todo`; wait for blocks that another live process holds"
+    pending, waiting, running = deque(todo), [], {}
+    try:
+        while pending or waiting or running:
+            while pending and len(running) < run.slots:
+                s, seeds = pending.popleft(); name = trial_key(s, seeds[0] // s["seed_block"] * s["seed_block"])
+                if not claims.take(name): waiting.append((s, seeds)); continue
+                left = _left(out, s, seeds, done)
+                if left: running[run.submit(run_setting, s, left, root)] = name
+                else: claims.release(name)
+            if running:
+                for f in wait(running, timeout=POLL, return_when=FIRST_COMPLETED)[0]:
+                    finished(f.result()); claims.release(running.pop(f))
+            elif waiting:
+                time.sleep(POLL); pending.extend((s, l) for s, w in waiting if (l := _left(out, s, w, done))); waiting = []
+    except KeyboardInterrupt:                    # keep what has finished, then stop
+        for f in running:
+            if f.done() and not f.cancelled() and f.exception() is None: finished(f.result())
+        raise
+
+# %% ../nbs/10_sweep.ipynb #f01f90b5
 def run_sweep(config: dict | str | os.PathLike,   # a config dict or YAML path
-              out_dir: str | os.PathLike,         # results folder (created; reused to resume)
+              out_dir: str | os.PathLike,         # results folder (created; reused to resume; shareable by processes)
               *, workers: int = 1,                # local processes (1 = run here)
               scheduler: str | None = None,       # Dask scheduler address: run on that cluster instead
               root: str | None = None,            # data root passed to workers
               progress: bool = True,              # show a tqdm progress bar
              ) -> pd.DataFrame:
-    "Run every trial of a sweep that is not stored yet; return the whole results table"
-    cfg = load_config(config)
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    _check_meta(out, cfg["name"])
-    done = done_keys(out)
-    todo = [(s, wanted) for s in settings(cfg)                    # block-major order: the first seeds of every
-            for wanted in seed_blocks([x for x in cfg["seeds"] if trial_key(s, x) not in done], cfg["seed_block"]).values()]
-    todo.sort(key=lambda t: t[1][0] // cfg["seed_block"])               # setting come before anyone's later seeds
+    "Run every trial of a sweep that is not stored yet; return the whole results table (`.attrs['trained_here']`: trials this call trained)"
+    cfg = load_config(config); check_int(workers, "workers", lo=1, what="(local worker processes)"); cache_dir()
+    out = Path(out_dir)
+    done = {k for f in (_scan(out, repair=True) if out.exists() else []) for k in f["key"]}   # whole folder checked first
+    out.mkdir(parents=True, exist_ok=True); _write_meta(out, cfg["name"])
+    todo = _todo(cfg, done)
     from tqdm.auto import tqdm
     bar = tqdm(total=sum(len(x) for _, x in todo), desc=cfg["name"], disable=not progress, unit="trial")
-    def finished(rows): write_rows(out, rows); bar.update(len(rows))
-    if scheduler:
-        from dask.distributed import Client, as_completed as dask_completed
-        with Client(scheduler) as client:
-            futs = [client.submit(run_setting, s, seeds, root, pure=False) for s, seeds in todo]
-            for f in dask_completed(futs): finished(f.result())
-    elif workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futs = [pool.submit(run_setting, s, seeds, root) for s, seeds in todo]
-            for f in as_completed(futs): finished(f.result())
-    else:
-        for s, seeds in todo: finished(run_setting(s, seeds, root))
-    bar.close()
-    return results(out)
+    trained = []
+    def finished(rows): write_rows(out, rows); bar.update(len(rows)); trained.extend(r["key"] for r in rows)
+    run = _Dask(scheduler) if scheduler else _Pool(workers) if workers > 1 else _Here()
+    claims, ok = _Claims(out), False
+    try:
+        with _sigterm_interrupts(): _drive(out, todo, done, run, claims, finished, root)
+        ok = True
+    except KeyboardInterrupt:
+        raise SweepInterrupted(f"interrupted: {len(trained)} trials trained here are stored in {out}; "
+                               "run the same command again to resume") from None
+    finally:
+        run.close(stop=not ok); claims.close(); bar.close()
+    df = results(out); df.attrs["trained_here"] = len(trained)
+    return df
