@@ -280,6 +280,8 @@ def select(config: dict | str | os.PathLike,   # a config dict or YAML path
     "A validated config restricted to some of its spaces and/or with other seeds; trial keys are unchanged"
     cfg = load_config(config)
     if spaces is not None:
+        check_list(spaces, "spaces", item=lambda x, n: check_name(x, [x] if isinstance(x, str) else [], n),
+                   what="a list of space names (or SPACE/TASK)")
         names = [s["space"] for s in cfg["spaces"]] + [f"{s['space']}/{s.get('task')}" for s in cfg["spaces"]]
         bad = [x for x in spaces if x not in names]
         if bad: raise UnknownNameError(f"space(s) {', '.join(bad)} not in this config; it has: "
@@ -475,7 +477,8 @@ def run_sweep(config: dict | str | os.PathLike,   # a config dict or YAML path
               progress: bool = True,              # show a tqdm progress bar
              ) -> pd.DataFrame:
     "Run every trial of a sweep that is not stored yet; return the whole results table (`.attrs['trained_here']`: trials this call trained)"
-    cfg = load_config(config); check_int(workers, "workers", lo=1, what="(local worker processes)"); cache_dir()
+    cfg = load_config(config); check_int(workers, "workers", lo=1, what="(local worker processes)"); check_bool(progress, "progress")
+    cache_dir()                                          # an unusable cache folder fails here, not in a worker
     out = Path(out_dir)
     done = {k for f in (_scan(out, repair=True) if out.exists() else []) for k in f["key"]}   # whole folder checked first
     out.mkdir(parents=True, exist_ok=True); _write_meta(out, cfg["name"])
