@@ -108,7 +108,7 @@ def _check_trial_args(a: dict) -> None:
     check_bool(a["batched"], "batched")
     check_int(a["epochs"], "epochs", lo=1, none=True, what="(None = the loss's default)")
     check_real(a["lr"], "lr", lo=0, lo_open=True, none=True, what="(None = the loss's default)")
-    check_int(a["batch_size"], "batch_size", lo=1); check_real(a["weight_decay"], "weight_decay", lo=0)
+    check_int(a["batch_size"], "batch_size", lo=2, what="(a batch needs two items to rank)"); check_real(a["weight_decay"], "weight_decay", lo=0)
     check_name(a["target_scaling"], ("auto", *TARGET_SCALINGS), "target_scaling")
     loss_fn(a["loss"], **(check_dict(a["loss_kwargs"], "loss_kwargs") or {}))    # types and ranges of the loss's hyperparameters
     check_kwargs(check_dict(a["predictor_kwargs"], "predictor_kwargs") or {},

@@ -9,6 +9,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 from torch import nn, Tensor
+from .checks import check_int, check_real
 from .core import InvalidParameterError, NasLossError
 from .predictors import stacked_params, unstacked_state
 
@@ -33,8 +34,8 @@ def _slice(feats: dict[str, Tensor], idx: Tensor) -> dict[str, Tensor]:
 def _check_setup(n: int, y: np.ndarray, epochs: int, batch_size: int, lr: float) -> None:
     "Raise `InvalidParameterError` for a training set or settings no loop can use"
     if n < 2: raise InvalidParameterError(f"need at least 2 training architectures, got {n}")
-    if epochs < 1 or batch_size < 2 or lr <= 0:
-        raise InvalidParameterError(f"need epochs >= 1, batch_size >= 2, lr > 0 (got {epochs}, {batch_size}, {lr})")
+    check_int(epochs, "epochs", lo=1); check_int(batch_size, "batch_size", lo=2, what="(a batch needs two items to rank)")
+    check_real(lr, "lr", lo=0, lo_open=True)
     if not np.isfinite(np.asarray(y, dtype=float)).all(): raise InvalidParameterError("training targets hold NaN/inf")
 
 def _step(opt: torch.optim.Optimizer, loss: Tensor) -> Tensor:
