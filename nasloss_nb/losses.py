@@ -239,7 +239,8 @@ _PARTS = ("warmup", "weighted", "ranking")     # hyperparameters naming another 
 _RANGES = {  # bounds beyond the type (the type comes from the default: see checks.check_kwargs)
     "margin": dict(lo=0, what="(a negative margin is met by every ordering: the loss is 0 and nothing is learned)"),
     "lam": dict(lo=0), "k": dict(lo=1), "sigma": dict(lo=0, lo_open=True), "max_relevance": dict(lo=0, lo_open=True),
-    "switch_at": dict(lo=0), "start": dict(lo=0), "full_at": dict(lo=0)}
+    "switch_at": dict(lo=0), "start": dict(lo=0), "full_at": dict(lo=0),
+    "lower_bound": dict(hi=1, hi_open=True, what="(in error units: below the best error, which is < 1)")}
 
 def _check_values(name: str, overrides: dict, hp: dict) -> None:
     "Type of every override (from its default) and the bounds of `_RANGES`, naming the loss"

@@ -15,7 +15,8 @@ __all__ = ['kendall_tau', 'spearman', 'precision_at_t', 'n_at_k']
 # %% ../nbs/06_metrics.ipynb #79697a10
 def _check(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
     "Validated float arrays of equal length >= 2 with no NaN/inf"
-    t, p = np.asarray(y_true, dtype=float).ravel(), np.asarray(y_pred, dtype=float).ravel()
+    try: t, p = np.asarray(y_true, dtype=float).ravel(), np.asarray(y_pred, dtype=float).ravel()
+    except (TypeError, ValueError) as e: raise InvalidParameterError(f"y_true and y_pred must be arrays of numbers ({e})") from None
     if len(t) != len(p): raise InvalidParameterError(f"y_true has {len(t)} items but y_pred has {len(p)}")
     if len(t) < 2: raise InvalidParameterError(f"need at least 2 items to rank, got {len(t)}")
     for name, a in (("y_true", t), ("y_pred", p)):

@@ -96,6 +96,13 @@ def _split(space: TabularSpace, seed: int, test_set: str, portion, n_train) -> t
 
 SELECT_BY = ("kendall_tau", "spearman")
 
+def _check_device(d) -> None:
+    "A device torch knows and this machine has"
+    try: dev = torch.device(d)
+    except (RuntimeError, TypeError): raise InvalidParameterError(f"device={d!r}: need 'cpu', 'cuda' or 'cuda:N'") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InvalidParameterError(f"device={d!r}: CUDA is not available on this machine; use 'cpu'")
+
 def _check_trial_args(a: dict) -> None:
     "Type, range and emptiness of every `run_trials` argument (`a` = its locals), before any work"
     if not isinstance(a["space"], (str, TabularSpace)): check_name(a["space"], [], "space")
@@ -109,7 +116,7 @@ def _check_trial_args(a: dict) -> None:
     check_int(a["epochs"], "epochs", lo=1, none=True, what="(None = the loss's default)")
     check_real(a["lr"], "lr", lo=0, lo_open=True, none=True, what="(None = the loss's default)")
     check_int(a["batch_size"], "batch_size", lo=2, what="(a batch needs two items to rank)"); check_real(a["weight_decay"], "weight_decay", lo=0)
-    check_name(a["target_scaling"], ("auto", *TARGET_SCALINGS), "target_scaling")
+    check_name(a["target_scaling"], ("auto", *TARGET_SCALINGS), "target_scaling"); _check_device(a["device"])
     loss_fn(a["loss"], **(check_dict(a["loss_kwargs"], "loss_kwargs") or {}))    # types and ranges of the loss's hyperparameters
     check_kwargs(check_dict(a["predictor_kwargs"], "predictor_kwargs") or {},
                  defaults_of(PREDICTORS[a["predictor"]].__init__), f"predictor {a['predictor']!r}")

@@ -359,12 +359,17 @@ class _Claims:
             if f.exists():
                 if not self._stale(f): return False
                 f.unlink()
+            self.mine.add(f)                  # before it exists: an interrupt from here on still releases it
             fd = os.open(f, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             with os.fdopen(fd, "w") as fh: json.dump({"pid": os.getpid(), "host": self.host, "time": time.time(), "token": self.token}, fh)
-        self.mine.add(f); return True
+        return True
 
     def release(self, name: str) -> None:
-        f = self.dir / f"{name}.claim"; self.mine.discard(f); f.unlink(missing_ok=True)
+        "Remove our claim `name` (never another claimant's, even after an interrupt)"
+        f = self.dir / f"{name}.claim"
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads(f.read_text()).get("token") == self.token: f.unlink()
+        self.mine.discard(f)
 
     def _beat(self) -> None:
         while not self.stop.wait(HEARTBEAT):
@@ -416,7 +421,10 @@ class _Dask:
     "A Dask cluster; its futures are bridged to concurrent.futures ones"
     def __init__(self, address: str):
         from dask.distributed import Client
-        self.client = Client(address); self.futs = []
+        try: self.client = Client(address, timeout=30)
+        except (OSError, TimeoutError, ValueError) as e:
+            raise NasLossError(f"cannot reach the Dask scheduler {address!r} ({type(e).__name__}: {e}); check --scheduler") from None
+        self.futs = []
         self.slots = max(1, sum(self.client.nthreads().values()))
     def submit(self, fn, *args) -> Future:
         d, f = self.client.submit(fn, *args, pure=False), Future(); self.futs.append(d)
@@ -437,6 +445,25 @@ def _sigterm_interrupts():
     old = signal.signal(signal.SIGTERM, handler)
     try: yield
     finally: signal.signal(signal.SIGTERM, old)
+
+def _check_sizes(cfg: dict, root, strict: bool = True) -> None:
+    "Load each space of the config once and check every training size against it, before any training"
+    from nasloss_nb.core import DataMissingError
+    from nasloss_nb.spaces.base import load_space
+    from nasloss_nb.study import n_from_portion
+    for i, s in enumerate(cfg["spaces"]):
+        try:
+            space = load_space(s["space"], s.get("task"), root=root, **(s.get("options") or {}))
+            for p in s.get("portions", []): n_from_portion(space, p)
+            for n in s.get("n_train", []): check_int(n, "n_train", lo=2, hi=len(space), what=f"(the {s['space']} table has {len(space)} cells)")
+        except DataMissingError:
+            if strict: raise
+        except NasLossError as e: raise type(e)(f"spaces[{i}] ({s['space']}): {e}") from None
+
+def _open_folder(out: Path, name: str) -> None:
+    "Create the (checked) results folder and its meta.json; a place that cannot be written raises naming it"
+    try: out.mkdir(parents=True, exist_ok=True); _write_meta(out, name)
+    except OSError as e: raise NasLossError(f"results folder {str(out)!r} cannot be written ({e}); give another folder") from None
 
 def _todo(cfg: dict, done: set) -> list[tuple[dict, list[int]]]:
     "(setting, seeds not stored) per seed block; block-major: every setting's first seeds come before anyone's later seeds"
@@ -481,22 +508,25 @@ def run_sweep(config: dict | str | os.PathLike,   # a config dict or YAML path
     cfg = load_config(config); check_int(workers, "workers", lo=1, what="(local worker processes)"); check_bool(progress, "progress")
     cache_dir()                                          # an unusable cache folder fails here, not in a worker
     out = Path(out_dir)
+    if out.exists() and not out.is_dir(): raise NasLossError(f"results folder {str(out)!r} is a file: give a folder")
     done = {k for f in (_scan(out, repair=True) if out.exists() else []) for k in f["key"]}   # whole folder checked first
-    out.mkdir(parents=True, exist_ok=True); _write_meta(out, cfg["name"])
+    _check_sizes(cfg, root, strict=not scheduler)        # a Dask cluster may see data this machine does not
     todo = _todo(cfg, done)
     from tqdm.auto import tqdm
     bar = tqdm(total=sum(len(x) for _, x in todo), desc=cfg["name"], disable=not progress, unit="trial")
     trained = []
     def finished(rows): write_rows(out, rows); bar.update(len(rows)); trained.extend(r["key"] for r in rows)
     run = _Dask(scheduler) if scheduler else _Pool(workers) if workers > 1 else _Here()
-    claims, ok = _Claims(out), False
+    claims, ok = None, False
     try:
+        _open_folder(out, cfg["name"]); claims = _Claims(out)
         with _sigterm_interrupts(): _drive(out, todo, done, run, claims, finished, root)
         ok = True
     except KeyboardInterrupt:
         raise SweepInterrupted(f"interrupted: {len(trained)} trials trained here are stored in {out}; "
                                "run the same command again to resume") from None
     finally:
-        run.close(stop=not ok); claims.close(); bar.close()
+        run.close(stop=not ok); bar.close()
+        if claims: claims.close()
     df = results(out); df.attrs["trained_here"] = len(trained)
     return df

@@ -90,7 +90,7 @@ BAD_ARGS = {
     "batch_size": [0, 1, 2.5, True], "weight_decay": [-1, "x"], "target_scaling": ["log", None],
     "loss_kwargs": [[1], {"margin": "big"}, {"margn": 1.0}, {"margin": -0.1}],
     "predictor_kwargs": ["x", {"hidden": "wide"}, {"hiden": 8}],
-    "device": [], "lr_grid": [[], [0], ["x"], [1e-3, 1e-3]], "holdout": [0, 1, "0.2"], "select_by": ["tau"],
+    "device": ["gpu", 3, "cuda:x"], "lr_grid": [[], [0], ["x"], [1e-3, 1e-3]], "holdout": [0, 1, "0.2"], "select_by": ["tau"],
 }
 
 
