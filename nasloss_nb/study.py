@@ -18,7 +18,7 @@ from .train import fit, fit_many, predict
 
 # %% auto #0
 __all__ = ['T_VALUES', 'K_VALUES', 'TEST_SETS', 'SELECT_BY', 'full_size', 'n_from_portion', 'auto_scaling', 'build_loss',
-           'mutation_test_set', 'judge', 'run_trials', 'run_trial']
+           'mutation_test_set', 'judge', 'check_predictor', 'run_trials', 'run_trial']
 
 # %% ../nbs/09_study.ipynb #88b1bd80
 T_VALUES, K_VALUES = (0.5, 1, 5, 10), (1, 5, 10, 50)
@@ -96,6 +96,19 @@ def _split(space: TabularSpace, seed: int, test_set: str, portion, n_train) -> t
 
 SELECT_BY = ("kendall_tau", "spearman")
 
+def check_predictor(name: str, kwargs: dict | None, space: TabularSpace | None = None) -> None:
+    "Predictor overrides: known names of the default's type, sizes >= 1, dropout in [0, 1); built and run once on `space` if given"
+    where = f" for predictor {name!r}"
+    kw = check_kwargs(check_dict(kwargs, "predictor_kwargs") or {}, defaults_of(PREDICTORS[check_name(name, sorted(PREDICTORS), "predictor")].__init__), f"predictor {name!r}")
+    for k, v in kw.items():
+        if "dropout" in k: check_real(v, k, lo=0, hi=1, hi_open=True, where=where)
+        elif isinstance(v, int) and not isinstance(v, bool): check_int(v, k, lo=0 if k == "pe_dim" else 1, where=where)
+    if space is None: return
+    with torch.random.fork_rng(devices=[]):             # leaves every random stream as it was
+        try: predict(make_predictor(name, space, **kw), space, np.arange(2))
+        except NasLossError: raise
+        except Exception as e: raise InvalidParameterError(f"predictor_kwargs={kw}{where} do not make a working model ({type(e).__name__}: {e})") from None
+
 def _check_device(d) -> None:
     "A device torch knows and this machine has"
     try: dev = torch.device(d)
@@ -118,8 +131,7 @@ def _check_trial_args(a: dict) -> None:
     check_int(a["batch_size"], "batch_size", lo=2, what="(a batch needs two items to rank)"); check_real(a["weight_decay"], "weight_decay", lo=0)
     check_name(a["target_scaling"], ("auto", *TARGET_SCALINGS), "target_scaling"); _check_device(a["device"])
     loss_fn(a["loss"], **(check_dict(a["loss_kwargs"], "loss_kwargs") or {}))    # types and ranges of the loss's hyperparameters
-    check_kwargs(check_dict(a["predictor_kwargs"], "predictor_kwargs") or {},
-                 defaults_of(PREDICTORS[a["predictor"]].__init__), f"predictor {a['predictor']!r}")
+    check_predictor(a["predictor"], a["predictor_kwargs"])
     if a["lr_grid"] is not None:
         check_list(a["lr_grid"], "lr_grid", item=lambda x, n: check_real(x, n, lo=0, lo_open=True), what="a non-empty list of learning rates")
         check_real(a["holdout"], "holdout", lo=0, hi=1, lo_open=True, hi_open=True, what="(a share, e.g. 0.2)")
@@ -174,6 +186,7 @@ def run_trials(space: TabularSpace | str,     # a loaded space, or its load_spac
     "Train `predictor` with `loss` on a sample of `space` per seed, judge each on the test metric; one row per seed"
     _check_trial_args(locals())
     if isinstance(space, str): space = load_space(space, task)
+    check_predictor(predictor, predictor_kwargs, space)
     seeds = [int(s) for s in seeds]
     splits = [_split(space, s, test_set, portion, n_train) for s in seeds]
     raw = np.stack([space.val[tr] for tr, _ in splits])

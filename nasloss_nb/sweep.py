@@ -115,9 +115,11 @@ def check_config(cfg: dict, where: str = "the sweep config") -> None:
         if k not in cfg and k != "spaces" and k != "losses": continue
         try: chk(cfg.get(k), k)
         except NasLossError as e: raise type(e)(f"{where}: {e}") from None
-    from nasloss_nb.predictors import PREDICTORS
+    from nasloss_nb.spaces.base import load_space
+    from nasloss_nb.study import check_predictor
     for p in cfg.get("predictors", ["gcn"]):
-        check_kwargs(cfg.get("predictor_kwargs") or {}, defaults_of(PREDICTORS[p].__init__), f"predictor_kwargs of {p!r} in {where}")
+        try: check_predictor(p, cfg.get("predictor_kwargs") or {}, load_space("toy"))   # built once on the toy space
+        except InvalidParameterError as e: raise type(e)(f"{where}: predictor_kwargs: {e}") from None
     labels = [l if isinstance(l, str) else l.get("label", l["loss"]) for l in cfg["losses"]]
     dup = [x for i, x in enumerate(labels) if x in labels[:i]]
     if dup: raise InvalidParameterError(f"{where}: losses: label {dup[0]!r} is given twice; give each repeated loss its own label")
@@ -207,7 +209,8 @@ def _check_meta(out: Path) -> None:
     if m.get("kind", "study") != "study":
         raise NasLossError(f"{meta}: {out} holds `nasloss {m['kind']}` results, not a study: write to a new folder (nothing was changed)")
     if m.get("schema") != SCHEMA_VERSION:
-        raise NasLossError(f"{meta}: {out} holds results of schema {m.get('schema')} (nasloss {m.get('nasloss_version')}); "
+        ver = f" (nasloss {m['nasloss_version']})" if m.get("nasloss_version") else ""
+        raise NasLossError(f"{meta}: {out} holds results of schema {m.get('schema')}{ver}; "
                            f"this is schema {SCHEMA_VERSION}: write to a new folder (nothing was changed)")
 
 def _write_meta(out: Path, name: str) -> None:

@@ -30,7 +30,7 @@ BAD_CONFIG = {
     "batch_size": [0, 1, 1.5, "16", True, None],
     "weight_decay": [-1e-4, "none", True, None],
     "target_scaling": ["log", 3, None],
-    "predictor_kwargs": [[1], "hidden", {"hidden": "wide"}, {"hiden": 8}],
+    "predictor_kwargs": [[1], "hidden", {"hidden": "wide"}, {"hiden": 8}, {"dropout": -0.1}, {"num_layers": 0}],
     "batched": ["no", 0, 1, "true", None],
     "seed_block": [0, -1, 2.5, "10", True],
     "lr_grid": [[], [0], [-1e-3], ["x"], [1e-3, 1e-3], 1e-3],
@@ -89,7 +89,7 @@ BAD_ARGS = {
     "batched": ["no", 1, None], "test_set": ["all", 3], "epochs": [0, 2.5, "five", True], "lr": [0, -1, "fast", True],
     "batch_size": [0, 1, 2.5, True], "weight_decay": [-1, "x"], "target_scaling": ["log", None],
     "loss_kwargs": [[1], {"margin": "big"}, {"margn": 1.0}, {"margin": -0.1}],
-    "predictor_kwargs": ["x", {"hidden": "wide"}, {"hiden": 8}],
+    "predictor_kwargs": ["x", {"hidden": "wide"}, {"hiden": 8}, {"dropout": 2.0}, {"num_layers": 0}, {"hidden": True}],
     "device": ["gpu", 3, "cuda:x"], "lr_grid": [[], [0], ["x"], [1e-3, 1e-3]], "holdout": [0, 1, "0.2"], "select_by": ["tau"],
 }
 
@@ -111,8 +111,8 @@ def test_bad_run_trials_argument_fails_before_training(arg, value, monkeypatch):
     with pytest.raises(NasLossError) as e:
         run_trials(**kw)
     msg = str(e.value)
-    inner = {"loss_kwargs": "marg", "predictor_kwargs": "hid"}.get(arg, arg)   # a bad entry is named itself
-    assert arg in msg or inner in msg, msg
+    inner = {"loss_kwargs": "marg", "predictor_kwargs": next(iter(value), "") if isinstance(value, dict) else arg}.get(arg, arg)
+    assert arg in msg or inner in msg, msg                              # a bad entry is named itself
 
 
 def test_zero_epochs_and_lr_are_not_defaults():
