@@ -87,7 +87,8 @@ def load_npz(f: Path) -> dict[str, np.ndarray] | None:
             raise DataCorruptError("checksum mismatch")
         return arrays
     except Exception as err:            # only a cache: say which file, then the caller rebuilds it
-        warnings.warn(f"cache {f} is damaged ({type(err).__name__}: {err}); rebuilding it from its source", CacheRebuiltWarning, stacklevel=3)
+        why = "was written by an older nasloss (no checksum)" if "no checksum" in str(err) else f"is damaged ({type(err).__name__}: {err})"
+        warnings.warn(f"cache {f} {why}; rebuilding it from its source", CacheRebuiltWarning, stacklevel=3)
         return None
 
 # %% ../nbs/01_data.ipynb #95cc0e53
