@@ -216,8 +216,9 @@ CFG = {"name": "t", "spaces": [{"space": "toy", "n_train": [10, 14]}], "losses":
 
 
 def _study(cfg_path, out, *extra):
+    "A `nasloss study` process in its own process group (so a Ctrl-C to the group reaches only it and its workers)"
     return subprocess.Popen([str(EXE), "study", str(cfg_path), "--out", str(out), "--quiet", *extra],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
 def _children(pid: int) -> list[int]:
@@ -274,12 +275,14 @@ def test_sigkill_of_the_parent_leaves_no_worker(tmp_path):
     assert len(df) == 24 and df["key"].is_unique
 
 
-def test_sigterm_stops_cleanly_and_keeps_finished_trials(tmp_path):
+@pytest.mark.parametrize("how", ["SIGTERM", "Ctrl-C"])
+def test_sigterm_stops_cleanly_and_keeps_finished_trials(how, tmp_path):
     cfg = tmp_path / "cfg.yaml"; cfg.write_text(yaml.safe_dump(CFG)); out = tmp_path / "runs"
     proc = _study(cfg, out, "--workers", "2")
     _wait_parts(out, 2, [proc])
     workers = _children(proc.pid)
-    proc.send_signal(signal.SIGTERM)
+    if how == "SIGTERM": proc.send_signal(signal.SIGTERM)
+    else: os.killpg(proc.pid, signal.SIGINT)          # a terminal's Ctrl-C: the parent and its workers
     err = proc.communicate(timeout=60)[1]
     assert proc.returncode == 130 and "interrupted" in err and "resume" in err, (proc.returncode, err)
     kept = results(out)
