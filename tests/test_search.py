@@ -62,11 +62,14 @@ def test_killed_search_resumes_without_loss_or_duplicates(reference, tmp_path):
 
 
 def test_truncated_part_is_moved_aside_and_rerun(reference, tmp_path):
-    run_search_sweep(CFG, tmp_path, progress=False)
-    victim = sorted((tmp_path / "parts").glob("*.parquet"))[0]
-    victim.write_bytes(victim.read_bytes()[:100])
+    from nasloss_nb.search import run_key, search_settings, select_search
+    run_search_sweep(select_search(CFG, seeds=2), tmp_path, progress=False)       # seeds 0-1, consolidated
+    assert (tmp_path / "results.parquet").exists() and not list((tmp_path / "parts").glob("*.parquet"))
+    st = search_settings(select_search(CFG))[0]
+    victim = tmp_path / "parts" / f"{run_key(st, 2)}.parquet"                     # a run killed mid-write
+    victim.write_bytes(b"PAR1 truncated")
     df = run_search_sweep(CFG, tmp_path, progress=False)
-    assert victim.with_suffix(".bad").exists() and victim.exists()
+    assert victim.with_suffix(".bad").exists() and not victim.exists()             # moved aside, its run redone
     pd.testing.assert_frame_equal(_table(df), reference)
 
 
