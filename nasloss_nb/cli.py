@@ -10,8 +10,7 @@ from .core import NasLossError
 from .spaces.base import load_space, space_module, space_names
 
 # %% auto #0
-__all__ = ['cmd_spaces', 'cmd_study', 'cmd_report', 'cmd_search', 'pd_isna', 'refresh_report_blocks', 'cmd_readme', 'parser',
-           'main']
+__all__ = ['cmd_spaces', 'cmd_study', 'cmd_report', 'cmd_search', 'refresh_report_blocks', 'cmd_readme', 'parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #7b987b6b
 def _fmt_summary(s: dict) -> str:
@@ -124,14 +123,13 @@ def cmd_search(args) -> str:
         p = search_plan(cfg, args.out)
         est = p["est_seconds"].sum(min_count=1)
         head = (f"{cfg['name']}: {len(p)} settings x {len(cfg['seeds'])} seeds; {int(p['stored'].sum())} runs stored in "
-                f"{args.out}, {int(p['to_run'].sum())} to run" + ("" if pd_isna(est) or not p['to_run'].sum()
+                f"{args.out}, {int(p['to_run'].sum())} to run" + ("" if est != est or not p['to_run'].sum()
                                                                    else f"; about {est / 3600:.2f} h of one core"))
         return head + "\n" + p.round(1).to_string(index=False, na_rep="?")
     df = run_search_sweep(cfg, args.out, workers=args.workers, scheduler=args.scheduler, root=args.root,
                           progress=not args.quiet)
     return search_markdown(df)
 
-def pd_isna(v) -> bool: return v != v
 
 
 # %% ../nbs/11_cli.ipynb #c9922de3
@@ -191,6 +189,19 @@ def cmd_readme(args) -> str:
                  f"(run `nasloss readme {args.file}` to rewrite them):\n" + "\n".join(stale))
 
 # %% ../nbs/11_cli.ipynb #268bddb4
+def _run_args(p: argparse.ArgumentParser, unit: str) -> None:
+    "The options `nasloss study` and `nasloss search` share: where to write, how to run, which part to run"
+    p.add_argument("--out", required=True, help="results folder (reused to resume)")
+    p.add_argument("--workers", type=_workers, default=1, help="local worker processes (>= 1)")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
+    p.add_argument("--root", default=None, help="benchmark data folder (default: $NASLOSS_DATA)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--space", action="append", default=None,
+                   help=f"run only this space of the config, or SPACE/TASK (repeatable); {unit} keys are unchanged")
+    p.add_argument("--seeds", type=int, default=None,
+                   help=f"seeds 0..N-1 instead of the config's (same {unit} keys: --seeds 10 now, 30 later adds 10-29)")
+    p.add_argument("--plan", action="store_true", help="print what would run, with a time estimate, and run nothing")
+
 def parser() -> argparse.ArgumentParser:
     "The `nasloss` argument parser"
     p = argparse.ArgumentParser(prog="nasloss", description="Loss functions for predictor-based NAS")
@@ -204,28 +215,10 @@ def parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_spaces)
     st = sub.add_parser("study", help="run (or resume) a sweep of loss-study trials from a YAML config")
     st.add_argument("config", help="sweep config (YAML), see nasloss_nb.sweep")
-    st.add_argument("--out", required=True, help="results folder (reused to resume)")
-    st.add_argument("--workers", type=_workers, default=1, help="local worker processes (>= 1)")
-    st.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
-    st.add_argument("--root", default=None, help="benchmark data folder (default: $NASLOSS_DATA)")
-    st.add_argument("--quiet", action="store_true", help="no progress bar")
-    st.add_argument("--space", action="append", default=None,
-                    help="run only this space of the config, or SPACE/TASK (repeatable); trial keys are unchanged")
-    st.add_argument("--seeds", type=int, default=None,
-                    help="seeds 0..N-1 instead of the config's (same keys: --seeds 10 now, 30 later adds 10-29)")
-    st.add_argument("--plan", action="store_true", help="print what would run, with a time estimate, and run nothing")
-    st.set_defaults(func=cmd_study)
+    _run_args(st, "trial"); st.set_defaults(func=cmd_study)
     se = sub.add_parser("search", help="run (or resume) predictor-guided searches and baselines from a YAML search config")
     se.add_argument("config", help="search config (YAML), see nasloss_nb.search")
-    se.add_argument("--out", required=True, help="results folder (reused to resume)")
-    se.add_argument("--workers", type=int, default=1, help="local worker processes")
-    se.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
-    se.add_argument("--root", default=None, help="benchmark data folder (default: $NASLOSS_DATA)")
-    se.add_argument("--quiet", action="store_true", help="no progress bar")
-    se.add_argument("--space", action="append", default=None, help="run only this space, or SPACE/TASK (repeatable)")
-    se.add_argument("--seeds", type=int, default=None, help="runs 0..N-1 instead of the config's seeds (same keys)")
-    se.add_argument("--plan", action="store_true", help="print what would run, with a time estimate, and run nothing")
-    se.set_defaults(func=cmd_search)
+    _run_args(se, "run"); se.set_defaults(func=cmd_search)
     rp = sub.add_parser("report", help="print the study tables (means +- s.e., findings) of a results folder as markdown")
     rp.add_argument("results", nargs="+", help="results folders written by `nasloss study` (read together)")
     rp.add_argument("--findings-only", action="store_true", help="only the findings table")

@@ -359,6 +359,7 @@ from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from . import __version__
 from .core import UnknownNameError, atomic_write
+from .sweep import _unknown      # the sweep's unknown-key message: the same config conventions
 
 SEARCH_SCHEMA = 1
 SEARCH_KEYS = {"name": "config name (str)", "spaces": "list of {space, task, options, kwargs}",
@@ -369,11 +370,6 @@ SEARCH_KEYS = {"name": "config name (str)", "spaces": "list of {space, task, opt
                **{k: "int" for k in SEARCH_DEFAULTS}, **{k: "int" for k in REA_DEFAULTS}}
 SEARCH_SPACE_KEYS = ("space", "task", "options", "kwargs")
 METHOD_KEYS = ("method", "label", "kwargs")
-
-def _unknown(keys, valid, where: str) -> None:
-    "Raise naming the unknown keys and listing the valid ones"
-    bad = sorted(set(keys) - set(valid))
-    if bad: raise UnknownNameError(f"unknown key(s) {', '.join(map(repr, bad))} in {where}; valid: {', '.join(valid)}")
 
 # %% ../nbs/13_search.ipynb #40a193d8
 def _methods(raw) -> list[dict]:
@@ -541,8 +537,11 @@ def select_search(config, *, spaces=None, seeds=None) -> dict:
 
 def _precheck(cfg: dict, root) -> None:
     "Check every setting against its space (budget, n_init, k, ...) before anything runs or is written"
+    spaces = {}                                     # each space loaded once, not once per method
     for st in search_settings(cfg):
-        space = load_space(st["space"], st["task"], root=root, **st["options"])
+        where = (st["space"], st["task"], json.dumps(st["options"], sort_keys=True))
+        if where not in spaces: spaces[where] = load_space(st["space"], st["task"], root=root, **st["options"])
+        space = spaces[where]
         kind = st["method"] if st["method"] in BASELINES else "predictor"
         check_search(space, kind, cfg["budget"], **{k: cfg[k] for k in (*SEARCH_DEFAULTS, *REA_DEFAULTS)},
                      predictor=cfg["predictor"])
