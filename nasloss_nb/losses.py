@@ -4,20 +4,22 @@
 
 # %% ../nbs/04_losses.ipynb #d40f7386
 from __future__ import annotations
-import functools, inspect, math
+import functools, html, inspect, json, math
 from typing import Any, Callable
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from .checks import check_dict, check_int, check_kwargs, check_real
-from .core import Registry, InvalidParameterError, check_choice
+from .core import Registry, InvalidParameterError, NasLossError, check_choice
 
 # %% auto #0
 __all__ = ['LOSS_CONTEXT_KEYS', 'LOSSES', 'WEIGHTINGS', 'TARGET_SCALINGS', 'LOSS_TARGETS', 'RAMPS', 'OPTIM_KEYS', 'LOSS_DEFAULTS',
-           'LOSS_SOURCES', 'MAPE_LOWER_BOUNDS', 'PW_PRESETS', 'scale_targets', 'mse', 'hinge_rank', 'logistic_rank',
-           'sr_partners', 'mse_sr', 'listmle', 'item_weights', 'warp', 'ew', 'mape', 'loss_needs', 'hyperparameters',
-           'loss_fn', 'pw', 'smooth_weight', 'pw_smooth', 'lambda_ndcg', 'optim_defaults', 'mape_lower_bound',
-           'pw_preset']
+           'LOSS_SOURCES', 'MAPE_LOWER_BOUNDS', 'PW_PRESETS', 'LOSS_COLORS', 'scale_targets', 'mse', 'hinge_rank',
+           'logistic_rank', 'sr_partners', 'mse_sr', 'listmle', 'item_weights', 'warp', 'ew', 'mape', 'loss_needs',
+           'hyperparameters', 'loss_fn', 'pw', 'smooth_weight', 'pw_smooth', 'lambda_ndcg', 'optim_defaults',
+           'mape_lower_bound', 'pw_preset', 'example_ranking', 'loss_probe', 'swap_costs', 'pw_phase', 'loss_figure',
+           'pw_phase_figure', 'loss_explorer']
 
 # %% ../nbs/04_losses.ipynb #daa0bafc
 LOSS_CONTEXT_KEYS = ("n_train", "progress")  # what the trainer may pass, only to losses declaring it
@@ -428,3 +430,201 @@ def pw_preset(space: str, task: str | None = None) -> dict:
     b = MAPE_LOWER_BOUNDS.get(f"{space}/{task}", MAPE_LOWER_BOUNDS.get(space))
     if kw["weighted"] == "mape" and b is not None: kw["weighted_kwargs"] = {"lower_bound": b}
     return kw
+
+# %% ../nbs/04_losses.ipynb #8e141481
+LOSS_COLORS = {  # one colour per loss, shades of one hue per family (regression red, hybrid purple,
+    # ranking blues, weighted greens, piecewise oranges): 11 losses, no two alike
+    "mse": "#d62728", "mse_sr": "#9467bd", "hr": "#1f77b4", "lr": "#17becf", "listmle": "#08306b",
+    "lambda_ndcg": "#6baed6", "warp": "#2ca02c", "ew": "#98df8a", "mape": "#0b5d1e", "pw": "#ff7f0e",
+    "pw_smooth": "#c05800"}
+
+# %% ../nbs/04_losses.ipynb #671ea3f9
+def example_ranking(n: int = 12,            # items in the list
+                    noise: float = 0.05,    # s.d. of the Gaussian noise added to the accuracies to make scores
+                    seed: int = 0,          # seeds the noise (and the draw from `values`)
+                    values: np.ndarray | None = None,  # draw the accuracies from these (e.g. a space's val), as fractions
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    "(scores, accuracies) of a small ranking: accuracies evenly spread or drawn from `values`, scores = noisy accuracies"
+    check_int(n, "n", lo=2, hi=200); check_real(noise, "noise", lo=0); check_int(seed, "seed", lo=0)
+    rng = np.random.default_rng(seed)
+    y = np.linspace(0.6, 0.95, n) if values is None else np.sort(rng.choice(np.asarray(values, float), n, replace=False))
+    return y + noise * rng.standard_normal(n), y
+
+# %% ../nbs/04_losses.ipynb #6660ffc5
+def _probe_fn(name: str, n_train: int, seed: int, overrides: dict) -> Callable:
+    "Loss `name` with `overrides`, its context (n_train) bound and a seeded generator where it takes one"
+    gen = {"generator": torch.Generator().manual_seed(seed)} if "generator" in _kwonly(LOSSES[name]) else {}
+    fn = loss_fn(name, **overrides, **gen)
+    ctx = {k: v for k, v in {"n_train": n_train, "progress": 1.0}.items() if k in loss_needs(name)}
+    return functools.partial(fn, **ctx)
+
+def _as_pair(scores, accuracies) -> tuple[Tensor, Tensor]:
+    s, y = np.asarray(scores, float), np.asarray(accuracies, float)
+    if s.shape != y.shape or s.ndim != 1 or len(s) < 2:
+        raise InvalidParameterError(f"scores {s.shape} and accuracies {y.shape} must be two lists of the same length >= 2")
+    if not (np.isfinite(s).all() and np.isfinite(y).all()): raise InvalidParameterError("scores and accuracies must be finite (no NaN)")
+    return torch.tensor(s, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
+
+def loss_probe(name: str,          # a loss of LOSSES
+               scores, accuracies, # two equal-length lists: predicted scores, true accuracies (fractions)
+               *, n_train: int = 100,  # context for PW losses: architectures queried so far
+               seed: int = 0,      # seeds the losses that draw random numbers (ListMLE ties, MSE+SR partners)
+               **overrides,        # the loss's hyperparameters (checked by `loss_fn`)
+              ) -> dict:
+    "The loss value on one ranking and the gradient d loss / d score of every item"
+    fn = _probe_fn(name, n_train, seed, overrides)
+    p, y = _as_pair(scores, accuracies); p.requires_grad_(True)
+    v = fn(p, y); v.backward()
+    return {"value": float(v.detach()), "grad": p.grad.numpy().copy()}
+
+# %% ../nbs/04_losses.ipynb #18810c8b
+def swap_costs(name: str, scores, accuracies, *, n_train: int = 100, seed: int = 0, **overrides) -> np.ndarray:
+    "[n, n] increase of the loss when the scores of items i and j are swapped (0 on the diagonal)"
+    fn = _probe_fn(name, n_train, seed, overrides)
+    p, y = _as_pair(scores, accuracies); n = len(p)
+    with torch.no_grad():
+        base, out = float(fn(p, y)), np.zeros((n, n))
+        for i in range(n):
+            for j in range(i + 1, n):
+                q = p.clone(); q[[i, j]] = q[[j, i]]
+                if "generator" in _kwonly(LOSSES[name]): fn = _probe_fn(name, n_train, seed, overrides)
+                out[i, j] = out[j, i] = float(fn(q, y)) - base
+    return out
+
+# %% ../nbs/04_losses.ipynb #d0d80cf2
+def pw_phase(name: str,               # pw or pw_smooth (any other loss: weight 0 throughout)
+             n_max: int = 200,        # largest n_train to show
+             **overrides,             # the loss's hyperparameters (switch_at, start, full_at, ramp, parts)
+            ) -> tuple[np.ndarray, np.ndarray, tuple[str, str]]:
+    "(n_train 1..n_max, weight of the second part at each, (first part, second part)) of a PW-style loss"
+    check_int(n_max, "n_max", lo=2); hp = {**hyperparameters(name), **overrides}; loss_fn(name, **overrides)
+    n = np.arange(1, n_max + 1)
+    if name == "pw": return n, (n >= hp["switch_at"]).astype(float), (hp["warmup"], hp["weighted"])
+    if name == "pw_smooth":
+        return n, np.array([smooth_weight(int(k), hp["start"], hp["full_at"], hp["ramp"]) for k in n]), (hp["ranking"], hp["weighted"])
+    return n, np.zeros(n_max), (name, name)
+
+# %% ../nbs/04_losses.ipynb #e3f583ff
+def _ranking_panel(fig, scores, accuracies, top: int, col: int) -> None:
+    order = np.argsort(accuracies)[::-1]; best = set(order[:top].tolist())
+    colors = ["#ff7f0e" if i in best else "#7f7f7f" for i in range(len(scores))]
+    fig.add_scatter(x=accuracies, y=scores, mode="markers", marker=dict(color=colors, size=9), name=f"items (true top {top} orange)", showlegend=col == 1,
+                    row=1, col=col, hovertemplate="accuracy %{x:.3f}<br>score %{y:.3f}")
+
+def loss_figure(losses: list[dict] | dict,   # one or two dicts: {"name": loss, **hyperparameters}
+                scores, accuracies,          # the ranking (see `example_ranking`)
+                *, n_train: int = 100,       # context for PW losses
+                top: int = 3,                # how many true-best items to mark
+                width: int = 760,            # pixels
+               ):
+    "Scores vs accuracies, each item's push (-gradient) and the swap-cost map, for one or two losses side by side"
+    from plotly.subplots import make_subplots
+    losses = [losses] if isinstance(losses, dict) else list(losses)
+    if not 1 <= len(losses) <= 2: raise InvalidParameterError(f"give one or two losses, got {len(losses)}")
+    s, y = np.asarray(scores, float), np.asarray(accuracies, float); _as_pair(s, y)
+    order = np.argsort(y)                                   # items by true accuracy, worst first
+    res = [(d["name"], loss_probe(d["name"], s, y, n_train=n_train, **{k: v for k, v in d.items() if k != "name"}),
+            swap_costs(d["name"], s, y, n_train=n_train, **{k: v for k, v in d.items() if k != "name"})) for d in losses]
+    fig = make_subplots(rows=3, cols=len(res), vertical_spacing=0.1, horizontal_spacing=0.12,
+                        subplot_titles=[f"{n}: loss {r['value']:.4g}" for n, r, _ in res] * 1 + [""] * len(res) * 2,
+                        specs=[[{}] * len(res), [{}] * len(res), [{}] * len(res)])
+    for j, (name, r, c) in enumerate(res, 1):
+        _ranking_panel(fig, s, y, top, j)
+        fig.add_bar(x=np.arange(1, len(y) + 1), y=-r["grad"][order], marker_color=LOSS_COLORS.get(name, "grey"),
+                    name=f"{name}: push on each item", row=2, col=j)
+        fig.add_heatmap(z=c[np.ix_(order, order)], x=np.arange(1, len(y) + 1), y=np.arange(1, len(y) + 1), colorscale="Blues",
+                        showscale=False, name=f"{name}: swap cost", row=3, col=j, hovertemplate="swap %{x} <-> %{y}: +%{z:.3g}")
+        fig.update_xaxes(title_text="true accuracy", row=1, col=j); fig.update_yaxes(title_text="score", row=1, col=j)
+        fig.update_xaxes(title_text="item (1 = worst ... n = best)", row=2, col=j); fig.update_yaxes(title_text="-d loss / d score", row=2, col=j)
+        fig.update_xaxes(title_text="item", row=3, col=j); fig.update_yaxes(title_text="swapped with", row=3, col=j)
+    return fig.update_layout(width=width, height=900, legend=dict(orientation="h", y=-0.08), margin=dict(l=60, r=20, t=40, b=60),
+                             title=None)
+
+def pw_phase_figure(name: str, n_max: int = 200, *, n_train: int | None = None, width: int = 760, **overrides):
+    "Weight of a PW loss's second part against n_train, with `n_train` marked"
+    import plotly.graph_objects as go
+    n, w, (a, b) = pw_phase(name, n_max, **overrides)
+    fig = go.Figure(go.Scatter(x=n, y=w, mode="lines", line=dict(color=LOSS_COLORS.get(name, "grey"), shape="hv"), name=name))
+    if n_train is not None: fig.add_vline(x=n_train, line_dash="dash", annotation_text=f"n_train = {n_train}")
+    title = (f"{name}: {a} (weight 0) -> {b} (weight 1)" if name in ("pw", "pw_smooth") else f"{name} does not depend on n_train")
+    return fig.update_layout(title=title, xaxis_title="n_train (architectures queried so far)", yaxis_title=f"weight of {b}",
+                             yaxis_range=[-0.05, 1.05], width=width, height=300, margin=dict(l=60, r=20, t=50, b=40))
+
+# %% ../nbs/04_losses.ipynb #8a834340
+def _hp_widget(widgets, key: str, default):
+    "One input widget for a loss hyperparameter, chosen by its default's type and the loss's known choices"
+    if key in _CHOICES: return widgets.Dropdown(options=list(_CHOICES[key]), value=default, description=key)
+    if key in _PARTS: return widgets.Dropdown(options=sorted(LOSSES), value=default, description=key)
+    if isinstance(default, bool): return widgets.Checkbox(value=default, description=key)
+    if isinstance(default, int): return widgets.IntText(value=default, description=key)
+    if isinstance(default, float): return widgets.FloatText(value=default, description=key, step=0.01)
+    return widgets.Text(value="" if default is None else json.dumps(default), description=key, placeholder='JSON, e.g. {"lower_bound": 0.05}')
+
+def _hp_value(w, default):
+    "A hyperparameter widget's value, JSON text parsed for the *_kwargs boxes"
+    if isinstance(w.value, str) and not isinstance(default, str):
+        return None if not w.value.strip() else json.loads(w.value)
+    return w.value
+
+def _floats(text: str, what: str) -> np.ndarray:
+    try: return np.array([float(t) for t in text.replace(",", " ").split()])
+    except ValueError: raise InvalidParameterError(f"{what}: {text!r} is not a list of numbers (write e.g. 0.9, 0.8, 0.7)") from None
+
+# %% ../nbs/04_losses.ipynb #058d36b4
+def loss_explorer(values: np.ndarray | None = None,  # accuracies (fractions) to draw rankings from, e.g. a space's val / 100
+                  loss: str = "hr", other: str = "mape",   # the two losses shown first ("" for one)
+                  width: int = 760):
+    "ipywidgets explorer of any loss's value, per-item gradient, swap costs and PW phase on a small ranking"
+    import ipywidgets as widgets
+    from IPython.display import display
+    a = widgets.Dropdown(options=sorted(LOSSES), value=loss, description="loss A")
+    b = widgets.Dropdown(options=[""] + sorted(LOSSES), value=other, description="loss B")
+    hp_a, hp_b = widgets.VBox(), widgets.VBox()
+    n_train = widgets.IntSlider(value=100, min=1, max=300, description="n_train")
+    size = widgets.IntSlider(value=10, min=3, max=30, description="items")
+    noise = widgets.FloatSlider(value=0.05, min=0, max=0.3, step=0.01, description="noise")
+    seed = widgets.IntText(value=0, description="seed")
+    s_box, y_box = widgets.Text(description="scores"), widgets.Text(description="accuracies")
+    out, phase = widgets.Output(), widgets.Output()
+    ui = widgets.VBox([widgets.HBox([widgets.VBox([a, hp_a]), widgets.VBox([b, hp_b])]),
+                       widgets.HBox([widgets.VBox([n_train, size]), widgets.VBox([noise, seed])]), s_box, y_box, out, phase],
+                      layout=widgets.Layout(max_width=f"{width + 20}px"))
+    ui.state = {"figure": None, "error": None}
+    ui.controls = {"loss A": a, "loss B": b, "hyperparameters A": hp_a, "hyperparameters B": hp_b, "n_train": n_train}
+
+    def hp_boxes(box, name):
+        box.children = [] if not name else [_hp_widget(widgets, k, v) for k, v in hyperparameters(name).items()]
+        for w in box.children: w.observe(redraw, "value")
+
+    def spec(name, box):
+        return {"name": name, **{w.description: _hp_value(w, hyperparameters(name)[w.description]) for w in box.children}}
+
+    def new_ranking(_=None):
+        s, y = example_ranking(size.value, noise.value, seed.value, values)
+        with s_box.hold_trait_notifications(), y_box.hold_trait_notifications():
+            s_box.value, y_box.value = ", ".join(f"{v:.3f}" for v in s), ", ".join(f"{v:.3f}" for v in y)
+
+    def redraw(_=None):
+        try:
+            specs = [spec(a.value, hp_a)] + ([spec(b.value, hp_b)] if b.value else [])
+            fig = loss_figure(specs, _floats(s_box.value, "scores"), _floats(y_box.value, "accuracies"),
+                              n_train=n_train.value, width=width)
+            pw_name = next((d for d in specs if d["name"] in ("pw", "pw_smooth")), specs[0])
+            pfig = pw_phase_figure(pw_name["name"], n_train=n_train.value, width=width,
+                                   **{k: v for k, v in pw_name.items() if k != "name"})
+            ui.state.update(figure=fig, error=None)
+        except (NasLossError, ValueError, TypeError) as e:
+            ui.state.update(figure=None, error=str(e)); fig = pfig = None
+        with out:
+            out.clear_output(wait=True)
+            display(fig if fig is not None else widgets.HTML(f"<pre style='color:#b00'>{html.escape(ui.state['error'])}</pre>"))
+        with phase:
+            phase.clear_output(wait=True)
+            if pfig is not None: display(pfig)
+
+    a.observe(lambda c: (hp_boxes(hp_a, c["new"]), redraw()), "value")
+    b.observe(lambda c: (hp_boxes(hp_b, c["new"]), redraw()), "value")
+    for w in (size, noise, seed): w.observe(lambda _: (new_ranking(), redraw()), "value")
+    for w in (n_train, s_box, y_box): w.observe(redraw, "value")
+    hp_boxes(hp_a, a.value); hp_boxes(hp_b, b.value); new_ranking(); redraw()
+    return ui

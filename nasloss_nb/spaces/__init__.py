@@ -23,11 +23,11 @@ def distribution_figure(space,              # a loaded space (any `TabularSpace`
     check_int(bins, "bins", lo=2); check_int(width, "width", lo=200)
     splits = ("val",) if _same_splits(space) else SPLITS
     fig = go.Figure()
-    for split, color in zip(splits, ("#1f77b4", "#ff7f0e")):
+    for split, color, side in zip(splits, ("#1f77b4", "#ff7f0e"), ("left", "right")):
         v = space.values(split); v = v[np.isfinite(v)]
         fig.add_histogram(x=v, nbinsx=bins, name=f"{split}: {space.metric_names[split]}", marker_color=color, opacity=0.6)
         fig.add_vline(x=float(np.quantile(v, 0.99)), line_dash="dash", line_color=color,
-                      annotation_text=f"top 1% {split}", annotation_position="top left")
+                      annotation_text=f"top 1% {split}", annotation_position=f"top {side}")
     same = " (val and test are the same values)" if len(splits) == 1 else ""
     return fig.update_layout(title=f"{space.name}/{space.task}: {len(space):,} architectures{same}", barmode="overlay",
                              width=width, height=380, legend=dict(orientation="h", y=-0.25), yaxis_title="architectures",
@@ -77,3 +77,6 @@ def cell_figure(space,                 # a loaded space
     title = f"{space.name}/{space.task}: val {space.val[row]:.4g}, test {space.test[row]:.4g}"
     return fig.update_layout(title=title, width=width, height=max(320, 70 * (np.ptp(xy[:, 1]) + 3)),
                              legend=dict(orientation="h", y=-0.05), margin=dict(l=20, r=20, t=60, b=20), plot_bgcolor="white")
+
+# %% ../../nbs/02h_space_figures.ipynb #704e5a59
+__all__ = ["Arch", "SPLITS", "TabularSpace", "load_space", "space_module", "space_names", "distribution_figure", "cell_figure"]
