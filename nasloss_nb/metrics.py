@@ -5,12 +5,14 @@
 # %% ../nbs/06_metrics.ipynb #4e2da2d4
 from __future__ import annotations
 import numpy as np
+import pandas as pd
 from scipy import stats
 from scipy.special import gammaln
 from .core import InvalidParameterError
 
 # %% auto #0
-__all__ = ['kendall_tau', 'spearman', 'precision_at_t', 'n_at_k']
+__all__ = ['PERTURBATIONS', 'kendall_tau', 'spearman', 'precision_at_t', 'n_at_k', 'perturb', 'metric_response', 'metric_figure',
+           'metric_explorer']
 
 # %% ../nbs/06_metrics.ipynb #79697a10
 def _check(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
@@ -77,3 +79,85 @@ def n_at_k(y_true, y_pred, k: int) -> float:
     valid = m - i >= slots - 1
     prob = np.zeros(m); prob[valid] = np.exp(_log_comb(m - i[valid], slots - 1) - _log_comb(m, slots))
     return float((np.minimum(r, best_above) * prob).sum())      # P(min of chosen = r_i) = C(m-i, s-1)/C(m, s)
+
+# %% ../nbs/06_metrics.ipynb #e0815968
+PERTURBATIONS = ("noise", "swap_top", "swap_bottom")
+
+def perturb(y: np.ndarray,        # true values (higher = better)
+            kind: str,            # one of PERTURBATIONS
+            amount: float,        # noise: s.d. in units of y's s.d.; swaps: swaps per 100 items
+            seed: int = 0,        # seeds the noise and the swapped pairs
+           ) -> np.ndarray:
+    "A prediction of `y` damaged by `kind` (noise, or swaps of items n/100 ranks apart among the top 10% / bottom 50%)"
+    y = np.asarray(y, float); rng = np.random.default_rng([seed, 6])   # a stream of its own: y may come from default_rng(seed)
+    if kind not in PERTURBATIONS: raise InvalidParameterError(f"perturbation {kind!r}: valid: {', '.join(PERTURBATIONS)}")
+    if not (np.isfinite(amount) and amount >= 0): raise InvalidParameterError(f"amount={amount!r} must be >= 0")
+    if kind == "noise": return y + amount * y.std() * rng.standard_normal(len(y))
+    order = np.argsort(y)[::-1]                       # order[r] = the item of true rank r (0 = best)
+    lo, hi = (0, max(2, len(y) // 10)) if kind == "swap_top" else (len(y) // 2, len(y))
+    gap = max(1, min(len(y) // 100, hi - lo - 1))     # same rank distance per swap: same cost in pairs
+    p = y.copy()
+    for _ in range(int(round(amount * len(y) / 100))):
+        r = int(rng.integers(lo, hi - gap)); i, j = order[r], order[r + gap]; p[i], p[j] = p[j], p[i]
+    return p
+
+# %% ../nbs/06_metrics.ipynb #e75ced6a
+def _measure(y: np.ndarray, p: np.ndarray) -> dict:
+    return {"kendall_tau": kendall_tau(y, p), "precision@1": precision_at_t(y, p, 1), "n@10": n_at_k(y, p, 10)}
+
+def metric_response(y: np.ndarray,                 # true values
+                    amounts=(0, 0.5, 1, 2, 4, 8, 16),  # damage levels (see `perturb`)
+                    kinds=PERTURBATIONS,           # which perturbations
+                    seeds: int = 5,                # draws averaged per level
+                   ) -> pd.DataFrame:
+    "Mean Kendall tau, Precision@1% and N@10 of `perturb`ed predictions, one row per kind and amount"
+    rows = [{"kind": k, "amount": a, **_measure(y, perturb(y, k, a, s))} for k in kinds for a in amounts for s in range(seeds)]
+    return pd.DataFrame(rows).groupby(["kind", "amount"], sort=False).mean().reset_index()
+
+# %% ../nbs/06_metrics.ipynb #fb9e81f6
+_METRIC_TITLES = {"kendall_tau": "Kendall tau (higher is better)", "precision@1": "Precision@1% (higher is better)",
+                  "n@10": "N@10: best true rank in the top 10 (lower is better)"}
+_KIND_COLORS = {"noise": "#7f7f7f", "swap_top": "#d62728", "swap_bottom": "#1f77b4"}
+
+def metric_figure(resp: pd.DataFrame,          # `metric_response` output
+                  current: dict | None = None, # {"kind":, "amount":, metrics...}: one prediction to mark
+                  width: int = 760):
+    "Kendall tau, Precision@1% and N@10 against the damage amount, one line per perturbation kind"
+    from plotly.subplots import make_subplots
+    fig = make_subplots(rows=1, cols=3, subplot_titles=list(_METRIC_TITLES.values()), horizontal_spacing=0.08)
+    for kind, g in resp.groupby("kind", sort=False):
+        for j, m in enumerate(_METRIC_TITLES, 1):
+            fig.add_scatter(x=g["amount"], y=g[m], mode="lines+markers", name=kind, legendgroup=kind,
+                            line_color=_KIND_COLORS.get(kind, "black"), showlegend=j == 1, row=1, col=j)
+    if current:
+        for j, m in enumerate(_METRIC_TITLES, 1):
+            fig.add_scatter(x=[current["amount"]], y=[current[m]], mode="markers", marker=dict(size=14, symbol="x", color="black"),
+                            name="this prediction", showlegend=j == 1, row=1, col=j)
+    fig.update_xaxes(title_text="damage (s.d. or swaps per 100)")
+    fig.update_yaxes(type="log", row=1, col=3)
+    return fig.update_layout(width=width, height=380, legend=dict(orientation="h", y=-0.3), margin=dict(l=50, r=20, t=60, b=40),
+                             font=dict(size=11))
+
+# %% ../nbs/06_metrics.ipynb #08d7dc99
+def metric_explorer(y: np.ndarray | None = None,   # true values (default: 2,000 normal draws); e.g. a space's test
+                    width: int = 760):
+    "ipywidgets explorer: damage a perfect prediction and watch tau, Precision@1% and N@10 respond"
+    import ipywidgets as widgets
+    from IPython.display import display
+    y = np.random.default_rng(0).normal(size=2000) if y is None else np.asarray(y, float)
+    kind = widgets.Dropdown(options=list(PERTURBATIONS), value="swap_top", description="damage")
+    amount = widgets.FloatSlider(value=4, min=0, max=16, step=0.5, description="amount")
+    seed = widgets.IntText(value=0, description="seed")
+    text, out = widgets.HTML(), widgets.Output()
+    ui = widgets.VBox([widgets.HBox([kind, amount, seed]), text, out], layout=widgets.Layout(max_width=f"{width + 20}px"))
+    resp = metric_response(y, seeds=3)
+    ui.state, ui.controls = {}, {"damage": kind, "amount": amount, "seed": seed}
+
+    def redraw(_=None):
+        cur = {"kind": kind.value, "amount": amount.value, **_measure(y, perturb(y, kind.value, amount.value, seed.value))}
+        ui.state.update(current=cur, figure=metric_figure(resp, cur, width))
+        text.value = (f"<b>{kind.value} x {amount.value:g}</b>: Kendall tau {cur['kendall_tau']:.3f}, "
+                      f"Precision@1% {cur['precision@1']:.2f}, N@10 {cur['n@10']:.0f}")
+        with out: out.clear_output(wait=True); display(ui.state["figure"])
+    for w in (kind, amount, seed): w.observe(redraw, "value")
+    redraw(); return ui
