@@ -115,8 +115,8 @@ def metric_response(y: np.ndarray,                 # true values
     return pd.DataFrame(rows).groupby(["kind", "amount"], sort=False).mean().reset_index()
 
 # %% ../nbs/06_metrics.ipynb #fb9e81f6
-_METRIC_TITLES = {"kendall_tau": "Kendall tau (higher is better)", "precision@1": "Precision@1% (higher is better)",
-                  "n@10": "N@10: best true rank in the top 10 (lower is better)"}
+_METRIC_TITLES = {"kendall_tau": "Kendall tau<br>(higher is better)", "precision@1": "Precision@1%<br>(higher is better)",
+                  "n@10": "N@10, best true rank of the top 10<br>(lower is better)"}
 _KIND_COLORS = {"noise": "#7f7f7f", "swap_top": "#d62728", "swap_bottom": "#1f77b4"}
 
 def metric_figure(resp: pd.DataFrame,          # `metric_response` output
@@ -125,6 +125,7 @@ def metric_figure(resp: pd.DataFrame,          # `metric_response` output
     "Kendall tau, Precision@1% and N@10 against the damage amount, one line per perturbation kind"
     from plotly.subplots import make_subplots
     fig = make_subplots(rows=1, cols=3, subplot_titles=list(_METRIC_TITLES.values()), horizontal_spacing=0.08)
+    fig.update_annotations(font_size=12)
     for kind, g in resp.groupby("kind", sort=False):
         for j, m in enumerate(_METRIC_TITLES, 1):
             fig.add_scatter(x=g["amount"], y=g[m], mode="lines+markers", name=kind, legendgroup=kind,
