@@ -10,7 +10,8 @@ from .core import NasLossError
 from .spaces.base import load_space, space_module, space_names
 
 # %% auto #0
-__all__ = ['cmd_spaces', 'cmd_study', 'cmd_report', 'cmd_search', 'refresh_report_blocks', 'cmd_readme', 'parser', 'main']
+__all__ = ['cmd_spaces', 'cmd_study', 'cmd_report', 'cmd_search', 'refresh_report_blocks', 'cmd_readme', 'cmd_reproduce',
+           'cmd_quickstart', 'parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #7b987b6b
 def _fmt_summary(s: dict) -> str:
@@ -188,6 +189,24 @@ def cmd_readme(args) -> str:
     raise _Stale(f"{len(stale)} of {n} report blocks in {args.file} differ from their command's output "
                  f"(run `nasloss readme {args.file}` to rewrite them):\n" + "\n".join(stale))
 
+# %% ../nbs/11_cli.ipynb #20c6cd1c
+def cmd_reproduce(args) -> str:
+    "Text for `nasloss reproduce`: run the experiment notebooks (finished ones are skipped), then the status table and the report's path"
+    from nasloss_nb.reproduce import reproduce
+    t = reproduce(args.names, args.out, smoke=args.smoke, rerun=args.rerun)
+    return t.to_string(index=False) + f"\nreport: {t.attrs['report']}"
+
+def cmd_quickstart(args) -> str:
+    "Text for `nasloss quickstart`: run the small NAS-Bench-Graph study, then the 'which loss here?' table and the report's path"
+    from nasloss_nb.report import markdown
+    from nasloss_nb.reproduce import quickstart
+    t0 = time.perf_counter()
+    rec = quickstart(args.out, seeds=args.seeds, epochs=args.epochs, workers=args.workers, progress=not args.quiet)
+    print(f"nasloss quickstart: {rec.attrs['trials']} trials ({rec.attrs['trained_here']} trained by this process) "
+          f"in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    return ("Which loss here? NAS-Bench-Graph Cora, GCN predictor: per metric the best mean, and the losses tied with it "
+            "within 2 s.e.\n\n" + markdown(rec) + f"\n\nreport: {rec.attrs['report']}")
+
 # %% ../nbs/11_cli.ipynb #268bddb4
 def _run_args(p: argparse.ArgumentParser, unit: str) -> None:
     "The options `nasloss study` and `nasloss search` share: where to write, how to run, which part to run"
@@ -238,6 +257,22 @@ def parser() -> argparse.ArgumentParser:
     rd.add_argument("file", nargs="?", default="README.md", help="markdown file with report blocks (default: README.md)")
     rd.add_argument("--check", action="store_true", help="write nothing; exit 1 when a block differs from its command's output")
     rd.set_defaults(func=cmd_readme)
+    from nasloss_nb.reproduce import EXPERIMENTS
+    rr = sub.add_parser("reproduce", help="run the experiment notebooks with papermill and write one offline HTML report")
+    rr.add_argument("names", nargs="+", choices=[*EXPERIMENTS, "all"], metavar="NAME",
+                    help=f"experiments to reproduce, one or more of: {', '.join([*EXPERIMENTS, 'all'])}")
+    rr.add_argument("--out", default="runs/reproduce", help="folder for notebooks/, results/ and report.html (default: runs/reproduce)")
+    how = rr.add_mutually_exclusive_group()
+    how.add_argument("--smoke", action="store_true", help="tiny configs on NAS-Bench-Graph (minutes): checks the pipeline, not a result")
+    how.add_argument("--rerun", action="store_true", help="retrain the full configs into OUT/results (resumable; hours)")
+    rr.set_defaults(func=cmd_reproduce)
+    qs = sub.add_parser("quickstart", help="a real two-minute loss study on NAS-Bench-Graph (Cora): which loss here?")
+    qs.add_argument("--out", default="nasloss-quickstart", help="folder for results/ and report.html (default: nasloss-quickstart)")
+    qs.add_argument("--seeds", type=int, default=5, help="seeds per loss (default 5)")
+    qs.add_argument("--epochs", type=int, default=30, help="training epochs (default 30; the study uses 200)")
+    qs.add_argument("--workers", type=_workers, default=1, help="local worker processes (>= 1)")
+    qs.add_argument("--quiet", action="store_true", help="no progress bar")
+    qs.set_defaults(func=cmd_quickstart)
     return p
 
 def main(argv: list[str] | None = None) -> int:
