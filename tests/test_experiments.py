@@ -49,9 +49,24 @@ def test_notebook_parameters_and_one_injected_run(nb, tmp_path):
     assert params, f"{nb.name} has no parameters cell"
     assert all(p["inferred_type_name"] != "None" for p in params.values()), params
     inject = {k: v for k, v in {"results": "", "run_smoke": True, "smoke_epochs": 2}.items() if k in params}
+    assert all(p["help"] for p in params.values()), f"{nb.name}: a parameter without a comment: {params}"
     out = tmp_path / nb.name
     pm.execute_notebook(str(nb), str(out), parameters=inject, kernel_name="python3", cwd=str(nb.parent), progress_bar=False)
-    assert out.exists()
+    import json
+    outs = [o for c in json.loads(out.read_text())["cells"] for o in c.get("outputs", [])]
+    text = "".join("".join(o.get("data", {}).get("text/plain", "")) + "".join(o.get("text", "")) for o in outs)
+    assert "Figure({" not in text and "[Figure" not in text, f"{nb.name}: a cell printed a figure's repr instead of drawing it"
+    assert any("application/vnd.plotly.v1+json" in o.get("data", {}) for o in outs), f"{nb.name}: no figure drawn"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_rejects_a_bad_parameter_value(nb, tmp_path):
+    "A wrong value stops the notebook in its check cell with the library's own message, before any work"
+    import papermill as pm
+    with pytest.raises(pm.PapermillExecutionError) as e:
+        pm.execute_notebook(str(nb), str(tmp_path / nb.name), parameters={"run_smoke": "no"}, kernel_name="python3",
+                            cwd=str(nb.parent), progress_bar=False)
+    assert e.value.ename == "InvalidParameterError" and "run_smoke='no': need true or false" in e.value.evalue, e.value.evalue
 
 
 def test_readme_tables_are_the_committed_results():
