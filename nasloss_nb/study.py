@@ -4,8 +4,8 @@
 
 # %% ../nbs/09_study.ipynb #b8c0c784
 from __future__ import annotations
-import inspect, time
-from typing import Any
+import html, inspect, time
+from typing import Any, Callable
 import numpy as np
 import torch
 from .checks import check_bool, check_dict, check_int, check_kwargs, check_list, check_name, check_real, defaults_of
@@ -18,7 +18,8 @@ from .train import fit, fit_many, predict
 
 # %% auto #0
 __all__ = ['T_VALUES', 'K_VALUES', 'TEST_SETS', 'SELECT_BY', 'full_size', 'n_from_portion', 'auto_scaling', 'build_loss',
-           'mutation_test_set', 'judge', 'check_predictor', 'run_trials', 'run_trial']
+           'mutation_test_set', 'judge', 'check_predictor', 'run_trials', 'run_trial', 'loss_curve_figure',
+           'trial_figure', 'trial_explorer']
 
 # %% ../nbs/09_study.ipynb #88b1bd80
 T_VALUES, K_VALUES = (0.5, 1, 5, 10), (1, 5, 10, 50)
@@ -125,7 +126,8 @@ def _check_trial_args(a: dict) -> None:
     check_real(a["portion"], "portion", lo=0, hi=100, lo_open=True, none=True, what="(percent of the full space)")
     check_int(a["n_train"], "n_train", lo=2, none=True)
     check_list(a["seeds"], "seeds", item=lambda x, n: check_int(x, n, lo=0), what="a non-empty list of seeds")
-    check_bool(a["batched"], "batched")
+    check_bool(a["batched"], "batched"); check_bool(a["keep_predictions"], "keep_predictions")
+    if a["callback"] is not None and not callable(a["callback"]): raise InvalidParameterError(f"callback={a['callback']!r} is not callable")
     check_int(a["epochs"], "epochs", lo=1, none=True, what="(None = the loss's default)")
     check_real(a["lr"], "lr", lo=0, lo_open=True, none=True, what="(None = the loss's default)")
     check_int(a["batch_size"], "batch_size", lo=2, what="(a batch needs two items to rank)"); check_real(a["weight_decay"], "weight_decay", lo=0)
@@ -182,6 +184,8 @@ def run_trials(space: TabularSpace | str,     # a loaded space, or its load_spac
                lr_grid: list[float] | None = None,  # choose each seed's lr from these on held-out training cells
                holdout: float = 0.2,          # share of the training cells held out to choose the lr
                select_by: str = "kendall_tau",  # what the held-out cells judge: kendall_tau | spearman
+               callback: Callable[[int, float], None] | None = None,  # `fit`'s per-epoch callback (epoch, loss)
+               keep_predictions: bool = False,  # add each seed's test predictions ("prediction") to its row
               ) -> list[dict[str, Any]]:
     "Train `predictor` with `loss` on a sample of `space` per seed, judge each on the test metric; one row per seed"
     _check_trial_args(locals())
@@ -195,6 +199,7 @@ def run_trials(space: TabularSpace | str,     # a loaded space, or its load_spac
     opt = optim_defaults(loss)           # None, never 0, means "the loss's default"
     epochs = opt["epochs"] if epochs is None else epochs; lr = opt["lr"] if lr is None else lr
     settings = dict(epochs=epochs, lr=lr, weight_decay=weight_decay, batch_size=batch_size, device=device)
+    live = {} if callback is None else {"callback": callback}
     together = batched and len(seeds) > 1
     tr_all = np.stack([tr for tr, _ in splits])
 
@@ -206,12 +211,12 @@ def run_trials(space: TabularSpace | str,     # a loaded space, or its load_spac
         st = dict(settings, lr=lr_)
         if together:
             fn, used_kw = build_loss(loss, space, y_[np.argmin(y_.max(1))], loss_kwargs, seeds[which[0]])
-            ms, hist = fit_many(ms, fn, rows_, y_, space, seeds=[seeds[i] for i in which], **st)
+            ms, hist = fit_many(ms, fn, rows_, y_, space, seeds=[seeds[i] for i in which], **st, **live)
             return [(m, hist, used_kw) for m in ms]
         out = []
         for m, tr, yy, i in zip(ms, rows_, y_, which):
             fn, used_kw = build_loss(loss, space, yy, loss_kwargs, seeds[i])
-            out.append((*fit(m, fn, tr, yy, space, seed=seeds[i], **st), used_kw))
+            out.append((*fit(m, fn, tr, yy, space, seed=seeds[i], **st, **live), used_kw))
         return out
 
     t0 = time.perf_counter()
@@ -238,6 +243,7 @@ def run_trials(space: TabularSpace | str,     # a loaded space, or its load_spac
                      "batched": len(seeds) if batched and len(seeds) > 1 else 1, **settings,
                      "target_scaling": scaling, "loss_kwargs": repr(used_kw),
                      "predictor_kwargs": repr(predictor_kwargs or {})})
+        if keep_predictions: rows[-1]["prediction"] = pred
         if scores is not None:
             rows[-1].update(lr=chosen[i], lr_grid=repr([float(x) for x in lr_grid]), holdout=holdout,
                             lr_scores=repr([round(float(v), 4) for v in scores[:, i]]))
@@ -246,3 +252,77 @@ def run_trials(space: TabularSpace | str,     # a loaded space, or its load_spac
 def run_trial(space: TabularSpace | str, loss: str, predictor: str = "gcn", *, seed: int = 0, **kwargs) -> dict[str, Any]:
     "One trial (see `run_trials` for the arguments): train on a sample, judge on the test metric, return one row"
     return run_trials(space, loss, predictor, seeds=[seed], batched=False, **kwargs)[0]
+
+# %% ../nbs/09_study.ipynb #95e5a62b
+def loss_curve_figure(history: list[float], epochs: int, title: str = "training loss", width: int = 760):
+    "The mean training loss of every epoch so far, on an x axis that spans all `epochs`"
+    import plotly.graph_objects as go
+    fig = go.Figure(go.Scatter(x=np.arange(1, len(history) + 1), y=history, mode="lines", name="loss"))
+    return fig.update_layout(title=title, xaxis=dict(title="epoch", range=[0, epochs + 1]), yaxis_title="mean loss",
+                             width=width, height=260, margin=dict(l=60, r=20, t=50, b=40))
+
+def trial_figure(space: TabularSpace,   # the trial's space
+                 row: dict,             # a `run_trials(..., keep_predictions=True)` row (whole-space test set)
+                 top_k: int = 10,       # how many true / predicted best to mark
+                 width: int = 760):
+    "Predicted score vs true test value over the whole space, true and predicted top-K marked, metrics in the title"
+    import plotly.graph_objects as go
+    if "prediction" not in row: raise InvalidParameterError("row has no predictions: run the trial with keep_predictions=True")
+    p, y = np.asarray(row["prediction"]), space.test
+    if len(p) != len(y): raise InvalidParameterError(f"{len(p)} predictions for {len(y)} architectures: use test_set='space'")
+    true_top, pred_top = np.argsort(y)[::-1][:top_k], np.argsort(p)[::-1][:top_k]
+    fig = go.Figure([go.Scattergl(x=y, y=p, mode="markers", marker=dict(size=3, color="#9ecae1"), name="architectures"),
+                     go.Scattergl(x=y[true_top], y=p[true_top], mode="markers", marker=dict(size=9, color="#ff7f0e"), name=f"true top {top_k}"),
+                     go.Scattergl(x=y[pred_top], y=p[pred_top], mode="markers", name=f"predicted top {top_k}",
+                                  marker=dict(size=13, color="rgba(0,0,0,0)", line=dict(width=2, color="black")))])
+    title = (f"{row['space']}/{row['task']}, {row['loss']}, {row['predictor']}, n_train={row['n_train']}: tau {row['kendall_tau']:.3f}, "
+             f"P@1% {row['precision@1']:.2f}, N@10 {row['n@10']:.0f}")
+    return fig.update_layout(title=dict(text=title, font_size=13), xaxis_title=f"true test ({space.metric_names['test'][:50]})",
+                             yaxis_title="predicted score", width=width, height=430, legend=dict(orientation="h", y=-0.2),
+                             margin=dict(l=60, r=20, t=50, b=40))
+
+# %% ../nbs/09_study.ipynb #4756737e
+_LIVE_SPACES = ("nbgraph", "nb201", "transnas-micro", "transnas-macro", "nb101", "darts", "toy")
+
+def trial_explorer(space: str = "nbgraph",   # first space shown (nbgraph needs no data folder)
+                   loss: str = "hr", predictor: str = "gcn",
+                   portion: float = 1.0,     # training portion (% of the space)
+                   epochs: int = 100,        # epochs (the study uses the loss's default, 200)
+                   width: int = 760):
+    "ipywidgets: train one trial live (progress bar, loss curve per epoch), then predicted vs true over the whole space"
+    import ipywidgets as widgets
+    from IPython.display import display
+    from nasloss_nb.spaces.base import space_module
+    sp = widgets.Dropdown(options=list(_LIVE_SPACES), value=space, description="space")
+    task = widgets.Dropdown(options=list(space_module(space).TASKS), description="task")
+    lo = widgets.Dropdown(options=sorted(LOSSES), value=loss, description="loss")
+    pr = widgets.Dropdown(options=sorted(PREDICTORS), value=predictor, description="predictor")
+    po = widgets.BoundedFloatText(value=portion, min=0.01, max=100, step=0.5, description="portion %")
+    ep = widgets.BoundedIntText(value=epochs, min=1, max=1000, description="epochs")
+    seed = widgets.BoundedIntText(value=0, min=0, max=10**6, description="seed")
+    go_btn, bar = widgets.Button(description="train", button_style="primary"), widgets.IntProgress(description="epoch")
+    curve, result = widgets.Output(), widgets.Output()
+    ui = widgets.VBox([widgets.HBox([widgets.VBox([sp, task, lo]), widgets.VBox([pr, po, ep])]), widgets.HBox([seed, go_btn, bar]),
+                       curve, result], layout=widgets.Layout(max_width=f"{width + 20}px"))
+    ui.state = {"row": None, "error": None}
+    ui.controls = {"space": sp, "task": task, "loss": lo, "predictor": pr, "portion %": po, "epochs": ep, "seed": seed, "train": go_btn}
+    sp.observe(lambda c: setattr(task, "options", list(space_module(c["new"]).TASKS)), "value")
+
+    def train(_=None):
+        hist, every = [], max(1, ep.value // 25)
+        bar.max, bar.value = ep.value, 0
+        def on_epoch(e, l):
+            hist.append(l); bar.value = e + 1
+            if e % every == 0 or e + 1 == ep.value:
+                with curve: curve.clear_output(wait=True); display(loss_curve_figure(hist, ep.value, f"{lo.value}: training loss", width))
+        try:
+            s = load_space(sp.value, task.value)
+            row = run_trials(s, lo.value, pr.value, portion=po.value, seeds=[seed.value], batched=False, epochs=ep.value,
+                             callback=on_epoch, keep_predictions=True)[0]
+            ui.state.update(row=row, error=None, figure=trial_figure(s, row, width=width))
+            with result: result.clear_output(wait=True); display(ui.state["figure"])
+        except NasLossError as e:
+            ui.state.update(row=None, error=str(e))
+            with result: result.clear_output(wait=True); display(widgets.HTML(f"<pre style='color:#b00'>{html.escape(str(e))}</pre>"))
+    go_btn.on_click(train)
+    return ui

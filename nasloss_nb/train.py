@@ -76,6 +76,7 @@ def fit(model: nn.Module,                  # a predictor (see `predictors`)
         batch_size: int = 16,              # architectures per step
         seed: int = 0,                     # seeds batching and dropout
         device: str = "cpu",               # where to train
+        callback: Callable[[int, float], None] | None = None,  # called after every epoch with (epoch, mean loss)
        ) -> tuple[nn.Module, list[float]]:
     "Train `model` on (archs, y) with `loss_fn`; return the model and the mean loss of every epoch"
     idx = torch.as_tensor(np.asarray(archs) if np.asarray(archs).ndim == 1 else space.index(archs), dtype=torch.long)
@@ -99,6 +100,7 @@ def fit(model: nn.Module,                  # a predictor (see `predictors`)
                 total += _step(opt, loss_fn(model(_slice(feats, b)), y[b], **ctx)) * len(b)
             sched.step()
             history.append(_epoch_loss(total, len(idx), epoch, lr))
+            if callback is not None: callback(epoch, history[-1])
     return model.eval(), history
 
 # %% ../nbs/07_train.ipynb #c3c7c2f2
@@ -127,6 +129,7 @@ def fit_many(models: Sequence[nn.Module],     # S predictors of one class and si
              epochs: int = 200, lr: float = 1e-3, weight_decay: float = 1e-4,
              batch_size: int = 16, device: str = "cpu",
              vectorise: str = "auto",         # 'auto': the predictor's `forward_many` if it has one, else 'vmap'
+             callback: Callable[[int, float], None] | None = None,  # after every epoch: (epoch, loss averaged over copies)
             ) -> tuple[list[nn.Module], list[float]]:
     "Train S copies of a predictor together (vectorised); return them and the epoch losses averaged over copies"
     from torch.func import functional_call, stack_module_state, vmap
@@ -169,6 +172,7 @@ def fit_many(models: Sequence[nn.Module],     # S predictors of one class and si
                 total += _step(opt, loss) / S * b.shape[1]
             sched.step()
             history.append(_epoch_loss(total, n, epoch, lr))
+            if callback is not None: callback(epoch, history[-1])
     trained = []
     for s, m in enumerate(models):
         m.load_state_dict(unstacked_state(params, buffers, s))
