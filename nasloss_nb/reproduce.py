@@ -275,16 +275,18 @@ def reproduce(names: str | Iterable[str],          # experiment names (see EXPER
               out: str | os.PathLike,              # output folder: notebooks/, results/ (smoke, rerun), report.html
               *, smoke: bool = False,              # tiny configs on NAS-Bench-Graph (minutes): a pipeline check
               rerun: bool = False,                 # retrain the full configs into OUT/results (resumable)
+              workers: int = 1,                    # local processes for the notebooks' sweeps (smoke, rerun)
               root: str | os.PathLike | None = None,  # the checkout (default: found from the working folder)
              ) -> pd.DataFrame:
     "Run the experiments' notebooks with papermill (resuming finished ones) and write OUT/report.html; one row per experiment"
-    names = experiment_names(names); check_bool(smoke, "smoke"); check_bool(rerun, "rerun")
+    names = experiment_names(names); check_bool(smoke, "smoke"); check_bool(rerun, "rerun"); check_int(workers, "workers", lo=1)
     if smoke and rerun: raise InvalidParameterError("smoke=True and rerun=True: choose one (smoke runs tiny configs, rerun the full ones)")
     mode = "smoke" if smoke else "rerun" if rerun else "committed"
     _papermill(); root = repo_root(root); out = Path(out).resolve()
     if out == root / "data" or root / "data" in out.parents:
         raise InvalidParameterError(f"out={str(out)!r} is inside {root / 'data'}, which holds the committed results: give another folder")
     params = {n: load_params(n, mode, out, root) for n in names}       # every file checked before anything runs
+    if mode != "committed" and workers > 1: params = {n: {**p, "workers": workers} for n, p in params.items()}
     runs = [run_notebook(n, params[n], out, root) for n in names]
     report = write_report([_entry(r, root, mode) for r in runs], out / "report.html", f"nasloss-nb reproduction ({mode})")
     table = pd.DataFrame([{"experiment": r["name"], "status": r["status"], "ran": r["ran"], "seconds": r.get("seconds"),
