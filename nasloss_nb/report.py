@@ -4,16 +4,21 @@
 
 # %% ../nbs/12_report.ipynb #6181296a
 from __future__ import annotations
+import html
+from pathlib import Path
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+from scipy import stats
 from .core import InvalidParameterError, check_choice
+from .losses import LOSS_COLORS
 
 # %% auto #0
-__all__ = ['LOSS_GROUPS', 'GROUP_ORDER', 'HIGHER_IS_BETTER', 'FIG2_PORTIONS', 'summary', 'study_figure', 'topk_figure',
-           'portion_figure', 'findings', 'recommend', 'lr_choices', 'markdown', 'results_markdown', 'pivot_markdown',
-           'curve_markdown', 'panel']
+__all__ = ['LOSS_GROUPS', 'GROUP_ORDER', 'HIGHER_IS_BETTER', 'ERRORS', 'FIG2_PORTIONS', 'VIEWS', 'summary', 'direction',
+           'study_figure', 'topk_figure', 'portion_figure', 'findings', 'recommend', 'lr_choices', 'markdown',
+           'results_markdown', 'pivot_markdown', 'curve_markdown', 'panel', 'load_studies', 'filter_results',
+           'explore_figure', 'results_explorer']
 
 # %% ../nbs/12_report.ipynb #1880deda
 LOSS_GROUPS = {"mse": "regression", "hr": "ranking", "lr": "ranking", "mse_sr": "hybrid", "listmle": "ranking",
@@ -50,64 +55,104 @@ def summary(df: pd.DataFrame,                       # sweep results (one row per
     return out.reset_index()
 
 # %% ../nbs/12_report.ipynb #40895732
+_COLORS = {"regression": "#d62728", "ranking": "#1f77b4", "hybrid": "#9467bd", "weighted": "#2ca02c", "piecewise": "#ff7f0e"}
+def _color(label: str) -> str: return _COLORS.get(_group(label), "grey")
+
+def direction(metric: str) -> str:
+    "'higher is better' or 'lower is better' for a study metric"
+    return "higher is better" if HIGHER_IS_BETTER[check_choice(metric, sorted(HIGHER_IS_BETTER), "metric")] else "lower is better"
+
+ERRORS = ("se", "ci95")   # error bars: standard error over seeds, or a 95% t confidence interval of the mean
+
+def _err(sm: pd.DataFrame, m: str, error: str) -> pd.Series:
+    "Half-width of the error bar of metric `m` in a `summary` table"
+    check_choice(error, ERRORS, "error")
+    se = sm[f"{m} sem"]
+    return se if error == "se" else se * stats.t.ppf(0.975, np.maximum(sm["seeds"] - 1, 1))
+
+def _family_legend(fig: go.Figure, labels) -> None:
+    "One legend entry per loss family present (the bars' colours)"
+    for fam in GROUP_ORDER:
+        if any(_group(l) == fam for l in labels):
+            fig.add_bar(x=[None], y=[None], name=fam, marker_color=_COLORS[fam], showlegend=True, legendgroup=fam)
+
 def study_figure(df: pd.DataFrame, metrics: list[str] = ("precision@0.5", "n@10", "kendall_tau"),
-                 title: str = "loss study") -> go.Figure:
-    "Bars of each loss label's mean metric (+- s.e.) per setting: rows = metrics, columns = settings"
+                 title: str = "loss study",
+                 width: int | None = None,    # pixels; None = the notebook's width
+                 error: str = "se",           # error bars: 'se' or 'ci95' (see ERRORS)
+                ) -> go.Figure:
+    "Bars of each loss label's mean metric (+- s.e. or 95% CI) per setting: rows = metrics, columns = settings"
     sm = summary(df, metrics)
     cols = sm[_SETTING].drop_duplicates().to_dict("records")
-    fig = make_subplots(rows=len(metrics), cols=len(cols), shared_xaxes=True, horizontal_spacing=0.03, vertical_spacing=0.06,
-                        column_titles=[f"{c['space']}/{c['task']} n={c['n_train']}" for c in cols], row_titles=list(metrics))
+    fig = make_subplots(rows=len(metrics), cols=len(cols), shared_xaxes=True, horizontal_spacing=0.03, vertical_spacing=0.08,
+                        column_titles=[f"{c['space']}/{c['task']}<br>n={c['n_train']}" for c in cols],
+                        row_titles=[f"{m} ({direction(m)})" for m in metrics])
     labels = _label_order(sm["label"].unique())
     for j, c in enumerate(cols, 1):
         part = sm.merge(pd.DataFrame([c]), on=_SETTING).set_index("label").reindex(labels)
         for i, m in enumerate(metrics, 1):
-            fig.add_bar(x=labels, y=part[f"{m} mean"], error_y=dict(type="data", array=part[f"{m} sem"]),
-                        row=i, col=j, showlegend=False, marker_color=[_color(l) for l in labels])
-    fig.update_layout(title=title + " (N@K: lower is better)", height=250 * len(metrics) + 80, width=max(500, 330 * len(cols)))
-    return fig
-
-_COLORS = {"regression": "#d62728", "ranking": "#1f77b4", "hybrid": "#9467bd", "weighted": "#2ca02c", "piecewise": "#ff7f0e"}
-def _color(label: str) -> str: return _COLORS.get(_group(label), "grey")
+            fig.add_bar(x=labels, y=part[f"{m} mean"], error_y=dict(type="data", array=_err(part, m, error)),
+                        row=i, col=j, showlegend=False, marker_color=[_color(l) for l in labels],
+                        hovertemplate="%{x}: %{y:.4g}<extra></extra>")
+    _family_legend(fig, labels)
+    bars = "95% CI" if error == "ci95" else "s.e."
+    fig.update_annotations(font_size=11); fig.update_xaxes(tickangle=-60, tickfont_size=10)
+    return fig.update_layout(title=f"{title} (mean over seeds, bars: {bars})", height=250 * len(metrics) + 190, width=width,
+                             legend=dict(orientation="h", yanchor="top", y=-0.22 / len(metrics), title="loss family"),
+                             margin=dict(l=50, r=40, t=80, b=40))
 
 # %% ../nbs/12_report.ipynb #b5b7f9a8
-def topk_figure(df: pd.DataFrame, space: str, task: str | None = None) -> go.Figure:
+_DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
+
+def _line_style(label: str, labels: list[str]) -> dict:
+    "A loss's own colour (`LOSS_COLORS`), dashed differently for each variant of one loss ('warp-gt', 'warp-rank')"
+    base = label.split("-")[0]
+    variants = [l for l in labels if l.split("-")[0] == base]
+    return dict(color=LOSS_COLORS.get(base, "grey"), dash=_DASHES[variants.index(label) % len(_DASHES)])
+
+def topk_figure(df: pd.DataFrame, space: str, task: str | None = None, width: int | None = None) -> go.Figure:
     "Mean Precision@T (left) and N@K (right) against T and K, one line per loss label, for one space/task"
     part = df[(df["space"] == space) & ((df["task"] == task) if task else True)]
     if part.empty: raise InvalidParameterError(f"no results for space {space!r}" + (f" task {task!r}" if task else ""))
     ts = [c for c in part.columns if c.startswith("precision@")]; ks = [c for c in part.columns if c.startswith("n@")]
-    m = part.groupby("label")[ts + ks].mean()
+    labels = _label_order(part["label"].unique())
+    m = part.groupby("label")[ts + ks].mean().reindex(labels)
     fig = make_subplots(rows=1, cols=2, subplot_titles=["Precision@T (higher is better)", "N@K (lower is better)"])
     for label, row in m.iterrows():
-        color = _color(label)
+        style = _line_style(label, labels)
         fig.add_scatter(x=[float(c.split("@")[1]) for c in ts], y=row[ts].values, name=label, legendgroup=label,
-                        line_color=color, row=1, col=1)
+                        line=style, row=1, col=1)
         fig.add_scatter(x=[int(c.split("@")[1]) for c in ks], y=row[ks].values, name=label, legendgroup=label,
-                        line_color=color, showlegend=False, row=1, col=2)
+                        line=style, showlegend=False, row=1, col=2)
     fig.update_xaxes(type="log", title_text="T (% of the space)", row=1, col=1)
     fig.update_xaxes(type="log", title_text="K", row=1, col=2); fig.update_yaxes(type="log", row=1, col=2)
-    return fig.update_layout(title=f"{space}{'/' + task if task else ''}: top-ranking metrics as T and K grow", height=420)
+    return fig.update_layout(title=f"{space}{'/' + task if task else ''}: top-ranking metrics as T and K grow", height=480, width=width,
+                             legend=dict(orientation="h", yanchor="top", y=-0.25))
 
 # %% ../nbs/12_report.ipynb #9b8f692a
 def portion_figure(df: pd.DataFrame, metrics: list[str] = ("precision@0.5", "n@10", "kendall_tau"),
-                   predictor: str = "gcn", title: str = "metrics against the training portion") -> go.Figure:
-    "Lines of each loss label's mean metric (+- s.e.) against n_train: rows = metrics, columns = space/task"
+                   predictor: str = "gcn", title: str = "metrics against the training portion",
+                   width: int | None = None, error: str = "se") -> go.Figure:
+    "Lines of each loss label's mean metric (+- s.e. or 95% CI) against n_train: rows = metrics, columns = space/task"
     part = df[df["predictor"] == predictor]
     if part.empty: raise InvalidParameterError(f"no results for predictor {predictor!r}")
     sm = summary(part, metrics)
     cols = sm[["space", "task"]].drop_duplicates().to_dict("records")
-    fig = make_subplots(rows=len(metrics), cols=len(cols), horizontal_spacing=0.04, vertical_spacing=0.06,
-                        column_titles=[f"{c['space']}/{c['task']}" for c in cols], row_titles=list(metrics))
-    for label in _label_order(sm["label"].unique()):
-        color = _color(label)
+    fig = make_subplots(rows=len(metrics), cols=len(cols), horizontal_spacing=0.04, vertical_spacing=0.08,
+                        column_titles=[f"{c['space']}/{c['task']}" for c in cols], row_titles=[f"{m} ({direction(m)})" for m in metrics])
+    labels = _label_order(sm["label"].unique())
+    for label in labels:
+        style = _line_style(label, labels)
         for j, c in enumerate(cols, 1):
             g = sm[(sm["space"] == c["space"]) & (sm["task"] == c["task"]) & (sm["label"] == label)].sort_values("n_train")
             for i, m in enumerate(metrics, 1):
-                fig.add_scatter(x=g["n_train"], y=g[f"{m} mean"], error_y=dict(type="data", array=g[f"{m} sem"]),
-                                mode="lines+markers", name=label, legendgroup=label, line_color=color,
+                fig.add_scatter(x=g["n_train"], y=g[f"{m} mean"], error_y=dict(type="data", array=_err(g, m, error)),
+                                mode="lines+markers", name=label, legendgroup=label, line=style,
                                 showlegend=(i == 1 and j == 1), row=i, col=j)
     fig.update_xaxes(type="log", title_text="training architectures", row=len(metrics))
-    return fig.update_layout(title=title + " (N@K: lower is better)", height=250 * len(metrics) + 100,
-                             width=max(600, 330 * len(cols)))
+    fig.update_annotations(font_size=11)
+    return fig.update_layout(title=title, height=250 * len(metrics) + 200, width=width,
+                             legend=dict(orientation="h", yanchor="top", y=-0.25 / len(metrics)), margin=dict(l=50, r=40, t=70, b=40))
 
 # %% ../nbs/12_report.ipynb #c6d4ac1e
 def _best(sm: pd.DataFrame, metric: str) -> pd.Series:
@@ -312,3 +357,88 @@ def panel(df: pd.DataFrame):
         with out: out.clear_output(wait=True); display(study_figure(df, [dd.value], title=dd.value))
     dd.observe(redraw, "value"); redraw()
     return widgets.VBox([dd, out])
+
+# %% ../nbs/12_report.ipynb #c3921d78
+def load_studies(root: str | Path = "data/results",   # folder holding one results folder per study
+                 names: list[str] | None = None,      # which studies (default: every folder that is not a search)
+                ) -> pd.DataFrame:
+    "Every loss-study results table under `root`, one row per trial, with the folder's name as `study`"
+    root = Path(root)
+    if not root.is_dir(): raise InvalidParameterError(f"results root {str(root)!r} is not a folder: give the folder that holds the study folders")
+    folders = sorted(p.parent for p in root.glob("*/results.parquet") if not p.parent.name.startswith("search"))
+    if names is not None:
+        for n in names: check_choice(n, [f.name for f in folders], "study")
+        folders = [f for f in folders if f.name in names]
+    if not folders: raise InvalidParameterError(f"no study results (*/results.parquet) under {str(root)!r}")
+    return pd.concat([pd.read_parquet(f / "results.parquet").assign(study=f.name) for f in folders], ignore_index=True)
+
+def filter_results(df: pd.DataFrame, **where) -> pd.DataFrame:
+    "Rows of `df` matching every given column value ('family' = loss family; None or 'all' = no filter)"
+    out = df
+    for col, v in where.items():
+        if v is None or v == "all": continue
+        if col == "family": out = out[out["label"].map(_group) == v]
+        elif col not in out: raise InvalidParameterError(f"no column {col!r} to filter on; have: {', '.join(out.columns)}")
+        else: out = out[out[col] == v]
+    return out
+
+# %% ../nbs/12_report.ipynb #27dc3092
+VIEWS = ("bars", "vs training size", "P@T and N@K")
+
+def explore_figure(df: pd.DataFrame,   # filtered results
+                   view: str = "bars", # one of VIEWS
+                   metric: str = "precision@0.5",
+                   error: str = "se", width: int | None = None) -> go.Figure:
+    "One explorer view of (filtered) results; raises InvalidParameterError saying what is missing when nothing fits"
+    check_choice(view, VIEWS, "view")
+    if df.empty: raise InvalidParameterError("no results for this combination: widen a filter")
+    if view == "bars": return study_figure(df, [metric], title=metric, width=width, error=error)
+    if view == "vs training size":
+        if df.groupby(["space", "task"])["n_train"].nunique().max() < 2: raise InvalidParameterError("one training size here: set 'n_train' to all, or pick a study with several (fig3)")
+        return portion_figure(df, [metric], predictor=df["predictor"].iloc[0], title=f"{metric} against the training size",
+                              width=width, error=error)
+    sp, task = df[["space", "task"]].iloc[0]
+    return topk_figure(df[(df["space"] == sp) & (df["task"] == task)], sp, task, width=width)
+
+# %% ../nbs/12_report.ipynb #5117bc92
+def results_explorer(df: pd.DataFrame,          # `load_studies` output (or any results table with a `study` column)
+                     width: int = 760):
+    "ipywidgets explorer of study results: filters (study, space, task, predictor, size, family), metric, view, error bars"
+    import ipywidgets as widgets
+    from IPython.display import display
+    if "study" not in df: df = df.assign(study="results")
+    metrics = [c for c in df.columns if c in HIGHER_IS_BETTER]
+    dd = lambda d, opts, v=None: widgets.Dropdown(options=opts, value=v if v is not None else opts[0], description=d)
+    study = dd("study", sorted(df["study"].unique()), "fig2" if "fig2" in set(df["study"]) else None)
+    f = {k: dd(k, ["all"]) for k in ("space", "task", "predictor", "n_train")}
+    family = dd("family", ["all", *GROUP_ORDER])
+    metric = dd("metric", metrics, "precision@0.5" if "precision@0.5" in metrics else None)
+    view = widgets.ToggleButtons(options=list(VIEWS), description="view")
+    error = widgets.ToggleButtons(options=list(ERRORS), description="error bars")
+    out = widgets.Output()
+    ui = widgets.VBox([widgets.HBox([widgets.VBox([study, f["space"], f["task"]]), widgets.VBox([f["predictor"], f["n_train"], family])]),
+                       metric, view, error, out], layout=widgets.Layout(max_width=f"{width + 20}px"))
+    ui.state, ui.controls = {}, {"study": study, **f, "family": family, "metric": metric, "view": view, "error bars": error}
+    busy = [False]
+
+    def options(_=None):
+        busy[0] = True
+        part = df[df["study"] == study.value]
+        for k, w in f.items():
+            vals = ["all", *sorted(part[k].dropna().unique().tolist())]
+            w.options, w.value = vals, w.value if w.value in vals else "all"
+            if w.value != "all": part = part[part[k] == w.value]
+        busy[0] = False
+
+    def redraw(_=None):
+        if busy[0]: return
+        options()
+        part = filter_results(df, study=study.value, **{k: w.value for k, w in f.items()}, family=family.value)
+        try: fig, msg = explore_figure(part, view.value, metric.value, error.value, width), None
+        except InvalidParameterError as e: fig, msg = None, str(e)
+        ui.state.update(rows=len(part), figure=fig, message=msg)
+        with out:
+            out.clear_output(wait=True)
+            display(fig if fig is not None else widgets.HTML(f"<p style='color:#b00'>{html.escape(msg)}</p>"))
+    for w in (study, *f.values(), family, metric, view, error): w.observe(redraw, "value")
+    redraw(); return ui
