@@ -131,3 +131,20 @@ def test_run_search_trains_and_resumes_from_the_cache(tmp_cache):
     assert h2["arch"].tolist() == h["arch"].tolist() and h2["val"].tolist() == h["val"].tolist()
     with pytest.raises(InvalidParameterError, match="budget=101 is more than the 100"):
         run_search(again, None, "random", budget=101, seed=0)
+
+
+def test_cifar_path_trains_with_crop_flip(tmp_path, tmp_cache, monkeypatch):
+    "CIFAR-10 from a batches folder through the registry (MD5s of the fake files patched in), 3 channels, augmentation"
+    import hashlib
+    from nasloss_nb.data import registry
+    folder = tmp_path / "cifar10" / "cifar-10-batches-py"
+    fake_cifar(folder, n=64)
+    for name in dt.CIFAR_FILES:
+        f = folder / registry()[name]["path"].rsplit("/", 1)[1]
+        monkeypatch.setitem(registry()[name], "md5", hashlib.md5(f.read_bytes()).hexdigest())
+    z = dt.load_images("cifar10", root=tmp_path)
+    assert z["train_x"].shape == (320, 3, 32, 32)
+    fid = dataclasses.replace(MICRO, name="micro-c10", dataset="cifar10", val_fraction=0.5, augment="crop-flip",
+                              train_subset=64, val_subset=32, test_subset=32)
+    r = dt.train_genotype(sample_genotypes(1, np.random.default_rng(5))[0], fidelity=fid, root=tmp_path)
+    assert r["dataset"] == "cifar10" and np.isfinite(r["loss_curve"]).all() and 0 <= r["test"] <= 100
