@@ -1,0 +1,130 @@
+"""The explorers in a real JupyterLab in a real (headless) Chromium: tools/browser_check.py, run as a user would.
+
+Needs Playwright for Python (in the dev extras) and a Chromium (`apt-get install -y chromium` on Debian).
+Without them these tests skip, unless NASLOSS_BROWSER=required (as in CI), when they fail.
+Screenshots go to a temporary folder, or to $NASLOSS_SCREENSHOTS when set (e.g. docs/screenshots).
+"""
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "tools" / "browser_check.py"
+_spec = importlib.util.spec_from_file_location("browser_check", SCRIPT)
+bc = sys.modules.setdefault("browser_check", importlib.util.module_from_spec(_spec))
+_spec.loader.exec_module(bc)
+
+INSTALL = ("install them with `.venv/bin/pip install -c constraints.txt -e '.[dev]'` (Playwright for Python; "
+           "never `playwright install`) and `apt-get install -y chromium` (Debian; or set NASLOSS_CHROMIUM)")
+
+
+def _need_browser():
+    missing = []
+    if importlib.util.find_spec("playwright") is None:
+        missing.append("Playwright for Python")
+    if bc.find_chromium() is None:
+        missing.append("Chromium (/usr/bin/chromium)")
+    if missing:
+        msg = f"{' and '.join(missing)} not found: {INSTALL}"
+        if os.environ.get("NASLOSS_BROWSER") == "required":
+            pytest.fail(f"NASLOSS_BROWSER=required, but {msg}")
+        pytest.skip(msg)
+
+
+def _run(args, tmp_path, timeout=400, sigterm_after=None):
+    "Run the script; returns (rc, output, report). On its timeout: SIGTERM (it cleans up), then SIGKILL"
+    report, logf = tmp_path / "report.json", tmp_path / "browser_check.log"
+    cmd = [sys.executable, str(SCRIPT), "--report", str(report), *map(str, args)]
+    with open(logf, "w") as f:
+        p = subprocess.Popen(cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
+    t0 = time.monotonic()
+    while p.poll() is None:
+        if sigterm_after and sigterm_after(logf.read_text()):
+            p.send_signal(signal.SIGTERM)
+            sigterm_after = None
+        if time.monotonic() - t0 > timeout:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+            pytest.fail(f"browser_check ran over {timeout} s:\n{logf.read_text()}")
+        time.sleep(0.2)
+    rep = json.loads(report.read_text()) if report.exists() else {}
+    return p.returncode, logf.read_text(), rep
+
+
+def _nothing_left(rep):
+    "Every process the script started (JupyterLab, kernels, Playwright's driver, Chromium) has ended"
+    assert rep.get("pids"), f"the report names no process: {rep}"
+    pids = {int(k): v for k, v in rep["pids"].items()}
+    deadline = time.monotonic() + 10           # zombies are reaped by their parent's exit; give it a moment
+    while bc.alive(pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not bc.alive(pids), f"still running after browser_check: {bc.alive(pids)}"
+    assert not bc.mentioning(rep["tmp"]), f"processes still use {rep['tmp']}: {bc.mentioning(rep['tmp'])}"
+    assert not Path(rep["tmp"]).exists(), f"temporary workspace {rep['tmp']} left behind"
+
+
+def _notebook(path, sources):
+    import nbformat
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_explorers_in_jupyterlab(tmp_path):
+    "Every target runs without an error or a repr on show, its widget redraws its figure, screenshots are saved"
+    _need_browser()
+    out = Path(os.environ.get("NASLOSS_SCREENSHOTS") or tmp_path / "screenshots")
+    rc, log, rep = _run(["--out", out], tmp_path)
+    assert rc == 0, f"browser_check failed (screenshot and console log in {out}):\n{log}"
+    assert [r["notebook"] for r in rep["results"]] == [t.notebook for t in bc.TARGETS]
+    for t, r in zip(bc.TARGETS, rep["results"]):
+        assert len(r["changes"]) == len(t.changes), f"{t.notebook}: not every widget change ran: {r}"
+        for png in r["screenshots"]:
+            data = Path(png).read_bytes()
+            assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, f"{png} is not a real screenshot"
+    _nothing_left(rep)
+
+
+def test_catches_errors_and_reprs(tmp_path):
+    "A notebook that prints a figure, shows a list of figures and raises fails, naming each cell"
+    _need_browser()
+    nb = _notebook(tmp_path / "bad.ipynb", [
+        "import plotly.graph_objects as go\nfig = go.Figure(go.Bar(y=[1, 2]))\nfig",   # fine: drawn
+        "print(fig)",                                                                  # a figure's repr
+        "[go.Figure(), go.Figure()]",                                                  # a list's repr
+        "import sys; print('just a warning', file=sys.stderr)",                        # fine: not an error
+        "raise ValueError('boom')",
+    ])
+    rc, log, rep = _run(["--out", tmp_path / "out", nb], tmp_path)
+    assert rc == 1, log
+    fail = [l for l in log.splitlines() if "FAIL" in l]
+    assert fail and str(nb) in fail[0], log
+    for cell, what in ((1, "a plotly figure's repr"), (2, "a plotly figure's repr"), (4, "raised ValueError: boom")):
+        assert f"cell {cell}" in fail[0] and what in fail[0], f"cell {cell}: {what!r} not reported:\n{fail[0]}"
+    assert "cell 0" not in fail[0] and "cell 3" not in fail[0], fail[0]
+    assert (tmp_path / "out" / "bad-failure.png").exists() and (tmp_path / "out" / "bad-console.log").exists()
+    _nothing_left(rep)
+
+
+def test_stops_everything_when_interrupted(tmp_path):
+    "SIGTERM while a cell runs: exit 130 and JupyterLab, the kernel and Chromium are all gone"
+    _need_browser()
+    nb = _notebook(tmp_path / "slow.ipynb", ["import time\nfor _ in range(1200): time.sleep(0.1)"])
+    started = lambda text: "running all cells" in text
+    rc, log, rep = _run(["--out", tmp_path / "out", nb], tmp_path, sigterm_after=started)
+    assert rc == 130, log
+    assert len(rep["pids"]) >= 3, rep        # JupyterLab, its kernel, the driver and Chromium at least
+    _nothing_left(rep)
