@@ -14,7 +14,7 @@ from .core import InvalidParameterError, NasLossError, UnknownNameError, atomic_
 
 # %% auto #0
 __all__ = ['EXPERIMENTS', 'MODES', 'SECTIONS', 'QUICKSTART_LOSSES', 'Experiment', 'experiment_names', 'repo_root', 'load_params',
-           'run_notebook', 'curve_table', 'report_items', 'report_html', 'write_report', 'reproduce',
+           'run_notebook', 'curve_table', 'report_items', 'report_html', 'write_report', 'ReproduceFailed', 'reproduce',
            'quickstart_config', 'quickstart']
 
 # %% ../nbs/14_reproduce.ipynb #7320c0fd
@@ -259,6 +259,10 @@ def write_report(entries: list[dict], path: str | os.PathLike, title: str = "nas
     return atomic_write(path, lambda t: t.write_text(text, encoding="utf-8"))
 
 # %% ../nbs/14_reproduce.ipynb #fa2a4e96
+class ReproduceFailed(NasLossError):
+    "Some notebooks failed; the report shows the rest (exit status 1, not 2: the command line was fine)"
+    code = 1
+
 def _entry(run: dict, root: Path, mode: str) -> dict:
     "A report entry for one notebook run: its items, or the error that stopped it"
     name = run["name"]
@@ -293,7 +297,7 @@ def reproduce(names: str | Iterable[str],          # experiment names (see EXPER
                            "notebook": r["executed"]} for r in runs])
     table.attrs["report"] = str(report)
     bad = [r for r in runs if r["status"] != "ok"]
-    if bad: raise NasLossError(f"{len(bad)} of {len(runs)} notebooks failed (the report {report} shows the rest; rerun to retry "
+    if bad: raise ReproduceFailed(f"{len(bad)} of {len(runs)} notebooks failed (the report {report} shows the rest; rerun to retry "
                                "only these):\n" + "\n".join(f"{r['name']}: {r['error']} (see {r['executed']})" for r in bad))
     return table
 
