@@ -107,3 +107,17 @@ def test_quickstart_at_a_tiny_size(tmp_path):
     assert page.count("* plotly.js v") == 1 and "Plotly.newPlot" in page and "MAPE" in page
     code, out2, err = _cli("quickstart", "--out", str(tmp_path / "q"), "--seeds", "2", "--epochs", "1", "--quiet")
     assert code == 0 and "(0 trained" in err and out2 == out, err                # resumed: nothing retrained, same table
+
+
+@pytest.mark.parametrize("mode", ["rerun", "smoke"])
+def test_every_config_a_mode_runs_exists_and_validates(mode, tmp_path):
+    "What --rerun / --smoke would train is a valid sweep or search config (checked without training anything)"
+    from nasloss_nb.search import load_search_config
+    from nasloss_nb.sweep import load_config
+    for name in EXPERIMENTS:
+        p = load_params(name, mode, tmp_path, ROOT)
+        assert str(tmp_path / "results") in json.dumps(p), (name, p)             # never data/results
+        if "parts" in p: paths = [Path(p["configs"]) / f"{x}.yaml" for x in p["parts"]]
+        else: paths = [Path(c) for c in ([p["config"]] if isinstance(p["config"], str) else p["config"])]
+        assert paths, name
+        for c in paths: (load_search_config if name == "search" else load_config)(ROOT / c)
