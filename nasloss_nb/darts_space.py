@@ -88,6 +88,7 @@ class TrainedDartsSpace(DartsSpace):
 
 # %% ../nbs/15b_darts_space.ipynb #999fa831
 def _len(self) -> int: return self._pool_n
+def _iter(self): return iter(self._rows[:self._pool_n])          # the pool, as many as len() says
 def _contains(self, arch) -> bool: return self.is_valid(arch)
 def _codes_view(self) -> np.ndarray: return self._codes[:len(self._rows)]
 def _set_codes(self, v): self._codes = np.asarray(v, np.int8)     # TabularSpace.__init__ assigns it once
@@ -113,7 +114,8 @@ def _append(self, arch: tuple) -> int:
     self._cache.grown()
     return r
 
-TrainedDartsSpace.__len__, TrainedDartsSpace.__contains__, TrainedDartsSpace.index = _len, _contains, _index
+TrainedDartsSpace.__len__, TrainedDartsSpace.__iter__ = _len, _iter
+TrainedDartsSpace.__contains__, TrainedDartsSpace.index = _contains, _index
 TrainedDartsSpace.codes = property(_codes_view, _set_codes)
 TrainedDartsSpace._append = _append
 
