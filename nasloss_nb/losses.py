@@ -584,7 +584,8 @@ def loss_explorer(values: np.ndarray | None = None,  # accuracies (fractions) to
     size = widgets.IntSlider(value=10, min=3, max=30, description="items")
     noise = widgets.FloatSlider(value=0.05, min=0, max=0.3, step=0.01, description="noise")
     seed = widgets.IntText(value=0, description="seed")
-    s_box, y_box = widgets.Text(description="scores"), widgets.Text(description="accuracies")
+    wide = widgets.Layout(width=f"{width}px")
+    s_box, y_box = widgets.Text(description="scores", layout=wide), widgets.Text(description="accuracies", layout=wide)
     out, phase = widgets.Output(), widgets.Output()
     ui = widgets.VBox([widgets.HBox([widgets.VBox([a, hp_a]), widgets.VBox([b, hp_b])]),
                        widgets.HBox([widgets.VBox([n_train, size]), widgets.VBox([noise, seed])]), s_box, y_box, out, phase],
@@ -609,9 +610,9 @@ def loss_explorer(values: np.ndarray | None = None,  # accuracies (fractions) to
             specs = [spec(a.value, hp_a)] + ([spec(b.value, hp_b)] if b.value else [])
             fig = loss_figure(specs, _floats(s_box.value, "scores"), _floats(y_box.value, "accuracies"),
                               n_train=n_train.value, width=width)
-            pw_name = next((d for d in specs if d["name"] in ("pw", "pw_smooth")), specs[0])
-            pfig = pw_phase_figure(pw_name["name"], n_train=n_train.value, width=width,
-                                   **{k: v for k, v in pw_name.items() if k != "name"})
+            pw_spec = next((d for d in specs if d["name"] in ("pw", "pw_smooth")), None)
+            pfig = None if pw_spec is None else pw_phase_figure(pw_spec["name"], n_train=n_train.value, width=width,
+                                                                **{k: v for k, v in pw_spec.items() if k != "name"})
             ui.state.update(figure=fig, error=None)
         except (NasLossError, ValueError, TypeError) as e:
             ui.state.update(figure=None, error=str(e)); fig = pfig = None
@@ -620,7 +621,7 @@ def loss_explorer(values: np.ndarray | None = None,  # accuracies (fractions) to
             display(fig if fig is not None else widgets.HTML(f"<pre style='color:#b00'>{html.escape(ui.state['error'])}</pre>"))
         with phase:
             phase.clear_output(wait=True)
-            if pfig is not None: display(pfig)
+            display(pfig if pfig is not None else widgets.HTML("<i>PW phase: pick pw or pw_smooth as loss A or B to see which loss is active at which n_train</i>"))
 
     a.observe(lambda c: (hp_boxes(hp_a, c["new"]), redraw()), "value")
     b.observe(lambda c: (hp_boxes(hp_b, c["new"]), redraw()), "value")
