@@ -98,33 +98,54 @@ def test_explorers_in_jupyterlab(tmp_path):
     _nothing_left(rep)
 
 
-def test_catches_errors_and_reprs(tmp_path):
-    "A notebook that prints a figure, shows a list of figures and raises fails, naming each cell"
+FIGURE_WIDGET = """import ipywidgets as W, plotly.graph_objects as go
+fig = go.FigureWidget(go.Bar(y=[1, 2, 3]), layout=dict(title="letter a"))
+pick = W.Dropdown(options=["a", "b"], description="pick")
+def redraw(c):
+    fig.data[0].y = [3, 2, 1]; fig.layout.title = "letter " + c["new"]
+pick.observe(redraw, "value")
+W.VBox([pick, fig])"""
+
+NO_REDRAW = """import ipywidgets as W, plotly.graph_objects as go
+from IPython.display import display
+out, pick = W.Output(), W.Dropdown(options=["a", "b"], description="pick")   # pick redraws nothing
+with out: display(go.Figure(go.Bar(y=[1, 2])))
+W.VBox([pick, out])"""
+
+
+def test_catches_what_a_user_would_see_wrong_and_stops_everything(tmp_path):
+    """Errors, reprs and a broken widget fail, naming each cell; a widget that redraws nothing fails; a FigureWidget
+    passes; then SIGTERM while a cell runs: exit 130, and JupyterLab, the kernels and Chromium are all gone.
+    (One JupyterLab for all of it: each start costs ~15 s on a loaded 2-core machine.)"""
     _need_browser()
-    nb = _notebook(tmp_path / "bad.ipynb", [
+    bad = _notebook(tmp_path / "bad.ipynb", [
         "import plotly.graph_objects as go\nfig = go.Figure(go.Bar(y=[1, 2]))\nfig",   # fine: drawn
         "print(fig)",                                                                  # a figure's repr
         "[go.Figure(), go.Figure()]",                                                  # a list's repr
         "import sys; print('just a warning', file=sys.stderr)",                        # fine: not an error
+        "from IPython.display import display\n"                                        # a widget view whose model
+        "display({'application/vnd.jupyter.widget-view+json': {'model_id': 'gone', "   # the front end cannot find
+        "'version_major': 2, 'version_minor': 0}, 'text/plain': 'VBox()'}, raw=True)",
         "raise ValueError('boom')",
     ])
-    rc, log, rep = _run(["--out", tmp_path / "out", nb], tmp_path)
-    assert rc == 1, log
-    fail = [l for l in log.splitlines() if "FAIL" in l]
-    assert fail and str(nb) in fail[0], log
-    for cell, what in ((1, "a plotly figure's repr"), (2, "a plotly figure's repr"), (4, "raised ValueError: boom")):
-        assert f"cell {cell}" in fail[0] and what in fail[0], f"cell {cell}: {what!r} not reported:\n{fail[0]}"
-    assert "cell 0" not in fail[0] and "cell 3" not in fail[0], fail[0]
-    assert (tmp_path / "out" / "bad-failure.png").exists() and (tmp_path / "out" / "bad-console.log").exists()
-    _nothing_left(rep)
-
-
-def test_stops_everything_when_interrupted(tmp_path):
-    "SIGTERM while a cell runs: exit 130 and JupyterLab, the kernel and Chromium are all gone"
-    _need_browser()
-    nb = _notebook(tmp_path / "slow.ipynb", ["import time\nfor _ in range(1200): time.sleep(0.1)"])
-    started = lambda text: "running all cells" in text
-    rc, log, rep = _run(["--out", tmp_path / "out", nb], tmp_path, sigterm_after=started)
+    good = _notebook(tmp_path / "figure_widget.ipynb", [FIGURE_WIDGET])
+    stuck = _notebook(tmp_path / "no_redraw.ipynb", [NO_REDRAW])
+    slow = _notebook(tmp_path / "slow.ipynb", ["import time\nfor _ in range(1200): time.sleep(0.1)"])
+    rc, log, rep = _run(["--out", tmp_path / "out", "--keep-going", "--change", "pick=b", "--redraw-timeout", "5",
+                         bad, good, stuck, slow], tmp_path,
+                        sigterm_after=lambda text: f"{slow}: open with an idle kernel" in text)
     assert rc == 130, log
-    assert len(rep["pids"]) >= 3, rep        # JupyterLab, its kernel, the driver and Chromium at least
+    fails = {l.split("FAIL: ", 1)[1].split(": ", 1)[0]: l for l in log.splitlines() if "] FAIL: " in l}
+    assert set(fails) == {str(bad), str(stuck)}, log
+    for cell, what in ((1, "a plotly figure's repr"), (2, "a plotly figure's repr"), (4, "a widget did not render"),
+                       (5, "raised ValueError: boom")):
+        assert f"cell {cell}" in fails[str(bad)] and what in fails[str(bad)], f"cell {cell}: {what!r} not reported:\n{log}"
+    assert "cell 0" not in fails[str(bad)] and "cell 3" not in fails[str(bad)], fails[str(bad)]
+    assert "'pick' from 'a' to 'b' did not redraw a figure" in fails[str(stuck)], log
+    assert f"{good}: 'pick' 'a' -> 'b' redrew 1 figure(s)" in log, log
+    assert [r["notebook"] for r in rep["results"]] == [str(good)]
+    for name in ("bad-failure.png", "bad-console.log", "no_redraw-failure.png", "figure_widget-cell.png",
+                 "slow-failure.png"):
+        assert (tmp_path / "out" / name).exists(), name
+    assert len(rep["pids"]) >= 4, rep        # JupyterLab, its kernels, Playwright's driver and Chromium at least
     _nothing_left(rep)

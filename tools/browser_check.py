@@ -98,8 +98,14 @@ class Interrupted(BaseException):
     "SIGTERM / SIGHUP: unwinds like Ctrl-C so that every `finally` stops what it started"
 
 
+_stopping = []
+
+
 def _on_signal(signum, frame):
-    raise Interrupted(f"interrupted by signal {signum}")
+    "The first SIGTERM / SIGHUP unwinds (cleaning up on the way); later ones must not break off that cleanup"
+    if not _stopping:
+        _stopping.append(signum)
+        raise Interrupted(f"interrupted by signal {signum}")
 
 
 # ---------------------------------------------------------------- processes
@@ -347,7 +353,8 @@ JS_DIALOG = """() => { const d = document.querySelector('.jp-Dialog');
 
 JS_RUN_ALL = """() => {
   const app = window.jupyterapp;
-  window.__bc_run = null;
+  window.__bc_run = null; window.__bc_kstates = [];
+  app.shell.currentWidget.sessionContext.statusChanged.connect((_, st) => window.__bc_kstates.push(st));
   Promise.resolve(app.commands.execute('notebook:run-all-cells')).then(
      r => { window.__bc_run = {ok: r !== false}; }, e => { window.__bc_run = {error: String(e)}; });
 }"""
@@ -363,7 +370,8 @@ JS_STATE = """() => {
               mimes: o.data ? Object.keys(o.data) : [],
               text: String(o.text || (o.data && o.data['text/plain']) || '').slice(0, 3000)})) : []};
   });
-  return {kernel: s.session && s.session.kernel ? s.session.kernel.status : 'none', run: window.__bc_run, cells};
+  return {kernel: s.session && s.session.kernel ? s.session.kernel.status : 'none', run: window.__bc_run, cells,
+          kstates: window.__bc_kstates || []};
 }"""
 
 # rendered outputs, in the DOM (this sees inside ipywidgets Output widgets, which the notebook model does not)
@@ -541,7 +549,7 @@ def set_widget(page, kind: str, value, name: str, desc: str, cls: str = ""):
         raise CheckFailed(f"{name}: widget {desc!r} is of a kind this check cannot set ({kind}: class {cls!r})")
 
 
-def check_notebook(page, lab: Lab, target: Target, out: Path, timeout: float, log) -> dict:
+def check_notebook(page, lab: Lab, target: Target, out: Path, timeout: float, log, redraw_timeout: float = 90) -> dict:
     name = target.source or target.notebook       # how messages name it
     stem = Path(name).stem
     t0 = time.monotonic()
@@ -566,21 +574,31 @@ def check_notebook(page, lab: Lab, target: Target, out: Path, timeout: float, lo
     log(f"{name}: open with an idle kernel in {t_open:.1f} s; running all cells")
 
     page.evaluate(JS_RUN_ALL)
-    try:
-        page.wait_for_function("() => window.__bc_run !== null", timeout=timeout * 1000, polling=500)
-    except Exception as e:  # playwright TimeoutError
+    end = time.monotonic() + timeout
+    while True:
         st = page.evaluate(JS_STATE)
+        if st["run"] is not None:
+            break
         running = [c for c in st["cells"] if c["state"] == "running"] or \
                   [c for c in st["cells"] if c["type"] == "code" and c["count"] is None]
         where = f"cell {running[0]['i']} ({_first(running[0]['src'], 80)!r})" if running else "?"
-        raise CheckFailed(f"{name}: running all cells took over {timeout:.0f} s; stuck at {where}") from e
+        if st["kernel"] in ("dead", "unknown", "none", "autorestarting", "restarting"):
+            raise CheckFailed(f"{name}: the kernel is {st['kernel']} (out of memory? crashed?) while running {where}")
+        if time.monotonic() > end:
+            raise CheckFailed(f"{name}: running all cells took over {timeout:.0f} s; stuck at {where}")
+        time.sleep(1)
     state, dom = wait_settled(page, 120, "after running all cells", name)
     lab.remember_children()
     t_run = time.monotonic() - t0 - t_open
     code = [c for c in state["cells"] if c["type"] == "code"]
     problems = output_problems(state, dom)
     not_run = [c for c in code if c["count"] is None and c["src"]]
-    if not_run and not problems:
+    died = [k for k in ("dead", "autorestarting", "restarting") if k in state["kstates"]]
+    if died:
+        problems.insert(0, f"the kernel died while running all cells (it went {'/'.join(died)}: out of memory? "
+                           f"a crash?)" + (f"; from cell {not_run[0]['i']} ({_first(not_run[0]['src'], 60)!r}) "
+                                           f"nothing ran" if not_run else ""))
+    elif not_run and not problems:
         problems.append(f"{len(not_run)} code cells did not run, from cell {not_run[0]['i']} "
                         f"({_first(not_run[0]['src'], 60)!r})")
     if problems:
@@ -614,7 +632,7 @@ def check_notebook(page, lab: Lab, target: Target, out: Path, timeout: float, lo
         old_sigs = {f["sig"] for f in before}
         t1 = time.monotonic()
         set_widget(page, found["kind"], ch.value, name, ch.widget, found["cls"])
-        deadline, changed = time.monotonic() + 90, []
+        deadline, changed = time.monotonic() + redraw_timeout, []
         while True:
             after = page.evaluate(JS_FIGURES, found["cell"])
             changed = [f for f in after if f["drawn"] and f["sig"] not in old_sigs]
@@ -626,7 +644,7 @@ def check_notebook(page, lab: Lab, target: Target, out: Path, timeout: float, lo
                 what = f"a figure titled *{ch.figure}*" if ch.figure else "a figure"
                 raise CheckFailed(
                     f"{name}: setting {found['kind']} {ch.widget!r} from {found['current']!r} to {ch.value!r} did not "
-                    f"redraw {what} in cell {found['cell']} within 90 s; its figures now: "
+                    f"redraw {what} in cell {found['cell']} within {redraw_timeout:.0f} s; its figures now: "
                     f"{[f['titles'][:2] for f in after]}")
             time.sleep(0.3)
         state, dom = wait_settled(page, 60, f"after setting {ch.widget!r}", name)
@@ -666,8 +684,10 @@ def check_notebook(page, lab: Lab, target: Target, out: Path, timeout: float, lo
 # ---------------------------------------------------------------- driver
 
 def find_chromium() -> str | None:
-    for c in (os.environ.get("NASLOSS_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-              shutil.which("chromium-browser")):
+    "$NASLOSS_CHROMIUM when set (and only it), else Debian's /usr/bin/chromium or a chromium on PATH"
+    if os.environ.get("NASLOSS_CHROMIUM"):
+        return os.environ["NASLOSS_CHROMIUM"] if Path(os.environ["NASLOSS_CHROMIUM"]).is_file() else None
+    for c in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
         if c and Path(c).exists():
             return c
     return None
@@ -687,7 +707,7 @@ def _save_failure(page, lab: Lab, t: Target, out: Path, console: list[str], log)
 
 
 def run(targets: list[Target], out: Path, timeout: float = 300, keep: bool = False, log=print,
-        report: dict | None = None, keep_going: bool = False) -> dict:
+        report: dict | None = None, keep_going: bool = False, redraw_timeout: float = 90) -> dict:
     """Check each target in one JupyterLab and one browser; raises CheckFailed (after cleaning up) on the first
     failure, or with keep_going after trying every target. `report` (filled also on failure): per-notebook results, total_s, and the ids of every process
     started (pids) with those still running after cleanup (left_running, normally empty)"""
@@ -703,7 +723,6 @@ def run(targets: list[Target], out: Path, timeout: float = 300, keep: bool = Fal
     report.update(results=[], pids={}, tmp=str(tmp))
     t0 = time.monotonic()
     console: list[str] = []
-    current = None
     page = None
     try:
         lab.prepare(targets)
@@ -719,13 +738,12 @@ def run(targets: list[Target], out: Path, timeout: float = 300, keep: bool = Fal
             failures = []
             try:
                 for t in targets:
-                    current = t
                     console.clear()
                     page = ctx.new_page()     # a fresh tab per notebook (closing one skips 'leave page?')
                     page.on("console", lambda m: console.append(f"[{m.type}] {m.text}"))
                     page.on("pageerror", lambda e: console.append(f"[pageerror] {e}"))
                     try:
-                        report["results"].append(check_notebook(page, lab, t, out, timeout, log))
+                        report["results"].append(check_notebook(page, lab, t, out, timeout, log, redraw_timeout))
                     except Exception as e:  # a check, or the browser (a Playwright timeout, a crash)
                         err = e if isinstance(e, CheckFailed) else \
                             CheckFailed(f"{t.source or t.notebook}: {type(e).__name__}: {_first(str(e), 600)}")
@@ -734,16 +752,14 @@ def run(targets: list[Target], out: Path, timeout: float = 300, keep: bool = Fal
                             raise err from (None if err is e else e)
                         log(f"FAIL: {err}")
                         failures.append(str(err))
+                    except (KeyboardInterrupt, Interrupted):
+                        _save_failure(page, lab, t, out, console, log)   # what it was doing when stopped
+                        raise
                     finally:
                         lab.shutdown_kernels()
                         page.close()
-                current = None
                 if failures:
                     raise CheckFailed(f"{len(failures)} of {len(targets)} notebooks failed:\n  " + "\n  ".join(failures))
-            except (KeyboardInterrupt, Interrupted):
-                if page is not None and current is not None and not page.is_closed():
-                    _save_failure(page, lab, current, out, console, log)
-                raise
             finally:
                 mine.update(descendants(os.getpid()))
                 try:
@@ -785,7 +801,22 @@ def main(argv=None) -> int:
     ap.add_argument("--report", type=Path, help="write a JSON report (timings, screenshots, process ids) here")
     ap.add_argument("--keep", action="store_true", help="keep the temporary JupyterLab workspace")
     ap.add_argument("--keep-going", action="store_true", help="check every notebook, then report all failures")
+    ap.add_argument("--cell", help="for notebooks not in TARGETS: a text of the cell that shows the widgets")
+    ap.add_argument("--change", action="append", default=[], metavar="DESCRIPTION=VALUE",
+                    help="for notebooks not in TARGETS: set this widget (VALUE as JSON, else as text) and check a "
+                         "figure of its cell redraws; repeat for several, done in order")
+    ap.add_argument("--redraw-timeout", type=float, default=90, help="seconds a widget change may take to redraw")
     a = ap.parse_args(argv)
+    changes = []
+    for c in a.change:
+        if "=" not in c:
+            ap.error(f"--change {c!r}: write DESCRIPTION=VALUE")
+        k, v = c.split("=", 1)
+        try:
+            v = json.loads(v)
+        except ValueError:
+            pass
+        changes.append(Change(k, v))
     by_path = {t.notebook: t for t in TARGETS}
     targets = []
     for nb in a.notebooks or list(by_path):
@@ -794,13 +825,14 @@ def main(argv=None) -> int:
             ap.error(f"no notebook {nb}")
         try:
             key = f"nbs/{p.relative_to(REPO / 'nbs').as_posix()}"
-            targets.append(by_path.get(key, Target(key)))
+            targets.append(by_path.get(key, Target(key, cell=a.cell, changes=tuple(changes))))
         except ValueError:   # from elsewhere: run it beside the project's notebooks (same working folder)
-            targets.append(Target(f"nbs/_browser_check_{p.name}", source=str(p)))
+            targets.append(Target(f"nbs/_browser_check_{p.name}", cell=a.cell, changes=tuple(changes), source=str(p)))
     report: dict = {}
     try:
         run(targets, a.out.resolve(), timeout=a.timeout, keep=a.keep,
-            log=lambda m: print(f"[browser_check] {m}", flush=True), report=report, keep_going=a.keep_going)
+            log=lambda m: print(f"[browser_check] {m}", flush=True), report=report, keep_going=a.keep_going,
+            redraw_timeout=a.redraw_timeout)
         rc = 0
     except CheckFailed as e:
         print(f"[browser_check] FAIL: {e}", file=sys.stderr, flush=True)
