@@ -91,6 +91,7 @@ BAD_ARGS = {
     "loss_kwargs": [[1], {"margin": "big"}, {"margn": 1.0}, {"margin": -0.1}],
     "predictor_kwargs": ["x", {"hidden": "wide"}, {"hiden": 8}, {"dropout": 2.0}, {"num_layers": 0}, {"hidden": True}],
     "device": ["gpu", 3, "cuda:x"], "lr_grid": [[], [0], ["x"], [1e-3, 1e-3]], "holdout": [0, 1, "0.2"], "select_by": ["tau"],
+    "callback": [3, "print"], "keep_predictions": ["yes", 1, None],
 }
 
 
