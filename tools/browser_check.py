@@ -44,10 +44,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 @dataclass(frozen=True)
 class Change:
-    widget: str               # the ipywidgets `description` of the control to set
-    value: object             # its new value: an option or button label, a number, a bool, a text
+    widget: str               # the ipywidgets `description` of the control to set (a Button: its text)
+    value: object             # its new value: an option or toggle-button label, a number, a bool, a text
+                              # (for a Button: ignored, it is pressed)
     figure: str | None = None  # text the changed figure's title or subplot titles must hold afterwards
                                # (None: any plotly figure of the widget's cell must change)
+    redraws: bool = True       # False: only set it (e.g. before pressing a button); its shown value is checked
 
 
 @dataclass(frozen=True)
@@ -409,7 +411,14 @@ JS_FIND_WIDGET = """([desc, cellIndex]) => {
   const root = cellIndex === null ? w.content.node : cells[cellIndex];
   const labels = Array.from(root.querySelectorAll('.jp-OutputArea .widget-label, .jp-OutputArea .widget-label-basic'))
      .filter(l => (l.textContent || '').trim() === desc);
-  if (!labels.length) return {found: 0};
+  if (!labels.length) {      // a Button shows its description as its text, with no label
+    const buttons = Array.from(root.querySelectorAll('.jp-OutputArea button.widget-button'))
+       .filter(b => (b.textContent || '').trim() === desc);
+    if (!buttons.length) return {found: 0};
+    buttons[0].setAttribute('data-bc-target', '1');
+    return {found: buttons.length, kind: 'button', cls: buttons[0].className,
+            cell: cells.indexOf(buttons[0].closest('.jp-Cell')), current: null};
+  }
   const box = labels[0].parentElement;     // an ipywidgets 8 control: its description label is a direct child
   box.setAttribute('data-bc-target', '1');
   const cls = box.className;
@@ -535,6 +544,8 @@ def set_widget(page, kind: str, value, name: str, desc: str, cls: str = ""):
         page.keyboard.press("Control+A")
         page.keyboard.type(str(value))
         page.keyboard.press("Enter")
+    elif kind == "button":          # the value is ignored: a button is pressed
+        box.click()
     elif kind == "checkbox":
         cb = box.locator("input[type=checkbox]")
         if cb.is_checked() != bool(value):
@@ -565,7 +576,7 @@ def check_notebook(page, lab: Lab, target: Target, out: Path, timeout: float, lo
         if dialog and time.monotonic() - dialog_since > 15:
             hint = (" (the notebook has no kernelspec in its metadata: add {'kernelspec': {'name': 'python3', "
                     "'display_name': 'Python 3', 'language': 'python'}})") if "Select Kernel" in dialog else ""
-            raise CheckFailed(f"{name}: JupyterLab asks a question on opening it: {dialog!r}{hint}")
+            raise CheckFailed(f"{name}: JupyterLab asks a question on opening it: {_first(dialog, 70)!r}{hint}")
         time.sleep(0.5)
     else:
         raise CheckFailed(f"{name}: JupyterLab did not open it with an idle kernel within 180 s (last: {status})")
@@ -608,7 +619,8 @@ def check_notebook(page, lab: Lab, target: Target, out: Path, timeout: float, lo
     result = {"notebook": name, "open_s": round(t_open, 1), "run_s": round(t_run, 1), "cells": len(code),
               "plots": len(dom["plots"]), "widgets": sum(dom["widgets"]), "screenshots": []}
 
-    shot_cell = dom["plots"][0]["cell"] if dom["plots"] else None
+    widget_cells = [i for i, n in enumerate(dom["widgets"]) if n]      # screenshot: widgets first, else a figure
+    shot_cell = widget_cells[0] if widget_cells else dom["plots"][0]["cell"] if dom["plots"] else None
     cell_index = None
     if target.cell is not None:
         cell_index = page.evaluate(JS_FIND_CELL, target.cell)
@@ -625,6 +637,18 @@ def check_notebook(page, lab: Lab, target: Target, out: Path, timeout: float, lo
             log(f"{name}: {found['found']} widgets in {where} have description {ch.widget!r}; using the first")
         if found["current"] is not None and str(found["current"]).strip() == str(ch.value):
             raise CheckFailed(f"{name}: widget {ch.widget!r} already has the value {ch.value!r}: pick another in TARGETS")
+        if not ch.redraws:
+            set_widget(page, found["kind"], ch.value, name, ch.widget, found["cls"])
+            end = time.monotonic() + 10
+            while str(page.evaluate(JS_FIND_WIDGET, [ch.widget, cell_index])["current"]).strip() != str(ch.value):
+                if time.monotonic() > end:
+                    now = page.evaluate(JS_FIND_WIDGET, [ch.widget, cell_index])["current"]
+                    raise CheckFailed(f"{name}: set {found['kind']} {ch.widget!r} to {ch.value!r}, but it shows {now!r}")
+                time.sleep(0.2)
+            wait_settled(page, 60, f"after setting {ch.widget!r}", name)
+            log(f"{name}: {ch.widget!r} {found['current']!r} -> {ch.value!r} (set; no redraw expected)")
+            result["changes"].append({"widget": ch.widget, "value": ch.value, "s": 0})
+            continue
         before = page.evaluate(JS_FIGURES, found["cell"])
         if not before:
             raise CheckFailed(f"{name}: no plotly figure in cell {found['cell']} (the one showing {ch.widget!r}) "
@@ -805,18 +829,27 @@ def main(argv=None) -> int:
     ap.add_argument("--change", action="append", default=[], metavar="DESCRIPTION=VALUE",
                     help="for notebooks not in TARGETS: set this widget (VALUE as JSON, else as text) and check a "
                          "figure of its cell redraws; repeat for several, done in order")
+    ap.add_argument("--set", action="append", default=[], metavar="DESCRIPTION=VALUE",
+                    help="like --change, but no redraw is expected (e.g. before a button's --change NAME=press)")
     ap.add_argument("--redraw-timeout", type=float, default=90, help="seconds a widget change may take to redraw")
     a = ap.parse_args(argv)
-    changes = []
-    for c in a.change:
+    changes = []     # in command-line order, --set and --change mixed
+    raw = argv if argv is not None else sys.argv[1:]
+    pairs = []
+    for i, x in enumerate(raw):
+        if x in ("--set", "--change") and i + 1 < len(raw):
+            pairs.append((x, raw[i + 1]))
+        elif x.startswith(("--set=", "--change=")):
+            pairs.append(tuple(x.split("=", 1)))
+    for opt, c in pairs:
         if "=" not in c:
-            ap.error(f"--change {c!r}: write DESCRIPTION=VALUE")
+            ap.error(f"{opt} {c!r}: write DESCRIPTION=VALUE")
         k, v = c.split("=", 1)
         try:
             v = json.loads(v)
         except ValueError:
             pass
-        changes.append(Change(k, v))
+        changes.append(Change(k, v, redraws=opt == "--change"))
     by_path = {t.notebook: t for t in TARGETS}
     targets = []
     for nb in a.notebooks or list(by_path):
