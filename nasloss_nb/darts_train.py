@@ -251,7 +251,9 @@ def train_genotype(genotype,                            # a Genotype, its DARTS 
                    fidelity: str | Fidelity = "smoke",  # a preset of FIDELITIES or a custom Fidelity
                    seed: int = 0,                       # training seed (initialisation and batch order)
                    *, root=None,                        # data root (default: $NASLOSS_DATA)
-                   device: str = "cpu", channels_last: bool = False, amp: bool = False,
+                   device: str = "cpu",
+                   channels_last: bool = True,          # channels-last memory format (1.04-2.8x faster on this CPU)
+                   amp: bool = False,                   # bfloat16 autocast (for GPUs)
                    cache: bool = True,                  # read and write the result cache
                    progress: Callable[[dict], None] | None = None) -> dict:
     "Train one DARTS architecture (or read its cached result): val and test accuracy (%), params (M), seconds"
