@@ -63,9 +63,10 @@ class Target:
 
 # notebook, the cell showing the explorer, then (widget by description label, new value, figure that must change)
 TARGETS = [
-    Target("nbs/04_losses.ipynb", cell="loss_explorer(loss=", changes=(
-        Change("margin", 0.3, figure="warp: loss"),          # a hyperparameter box of loss A (WARP)
-        Change("loss A", "listmle", figure="listmle: loss"),  # another loss: new value, pushes and swap costs
+    Target("nbs/04_losses.ipynb", cell="loss_explorer(loss=", changes=(   # shown as PW (A) vs WARP (B)
+        Change("n_train", 20, figure="pw: loss"),          # PW's context: back in its warm-up phase
+        Change("switch_at", 10, figure="pw: loss"),        # a PW hyperparameter: now past the switch again
+        Change("loss B", "listmle", figure="listmle: loss"),  # another loss beside it
     )),
     Target("nbs/12_report.ipynb", cell="results_explorer(studies)", changes=(
         Change("metric", "kendall_tau", figure="kendall_tau"),
