@@ -553,12 +553,13 @@ def pw_phase_figure(name: str, n_max: int = 200, *, n_train: int | None = None, 
 # %% ../nbs/04_losses.ipynb #8a834340
 def _hp_widget(widgets, key: str, default):
     "One input widget for a loss hyperparameter, chosen by its default's type and the loss's known choices"
-    if key in _CHOICES: return widgets.Dropdown(options=list(_CHOICES[key]), value=default, description=key)
-    if key in _PARTS: return widgets.Dropdown(options=sorted(LOSSES), value=default, description=key)
-    if isinstance(default, bool): return widgets.Checkbox(value=default, description=key)
-    if isinstance(default, int): return widgets.IntText(value=default, description=key)
-    if isinstance(default, float): return widgets.FloatText(value=default, description=key, step=0.01)
-    return widgets.Text(value="" if default is None else json.dumps(default), description=key, placeholder='JSON, e.g. {"lower_bound": 0.05}')
+    st = {"style": {"description_width": "initial"}}                  # names like lower_bound are not cut off
+    if key in _CHOICES: return widgets.Dropdown(options=list(_CHOICES[key]), value=default, description=key, **st)
+    if key in _PARTS: return widgets.Dropdown(options=sorted(LOSSES), value=default, description=key, **st)
+    if isinstance(default, bool): return widgets.Checkbox(value=default, description=key, **st)
+    if isinstance(default, int): return widgets.IntText(value=default, description=key, **st)
+    if isinstance(default, float): return widgets.FloatText(value=default, description=key, step=0.01, **st)
+    return widgets.Text(value="" if default is None else json.dumps(default), description=key, placeholder='JSON, e.g. {"lower_bound": 0.05}', **st)
 
 def _hp_value(w, default):
     "A hyperparameter widget's value, JSON text parsed for the *_kwargs boxes"

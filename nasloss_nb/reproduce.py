@@ -287,7 +287,8 @@ def reproduce(names: str | Iterable[str],          # experiment names (see EXPER
     if smoke and rerun: raise InvalidParameterError("smoke=True and rerun=True: choose one (smoke runs tiny configs, rerun the full ones)")
     mode = "smoke" if smoke else "rerun" if rerun else "committed"
     _papermill(); root = repo_root(root); out = Path(out).resolve()
-    if out == root / "data" or root / "data" in out.parents:
+    data = (root / "data").resolve()                                    # resolved too: a linked data/ is still data/
+    if out == data or data in out.parents:
         raise InvalidParameterError(f"out={str(out)!r} is inside {root / 'data'}, which holds the committed results: give another folder")
     params = {n: load_params(n, mode, out, root) for n in names}       # every file checked before anything runs
     if mode != "committed" and workers > 1: params = {n: {**p, "workers": workers} for n, p in params.items()}
