@@ -278,7 +278,8 @@ def test_sigkill_of_the_parent_leaves_no_worker(tmp_path):
 
 @pytest.mark.parametrize("how", ["SIGTERM", "Ctrl-C"])
 def test_sigterm_stops_cleanly_and_keeps_finished_trials(how, tmp_path):
-    cfg = tmp_path / "cfg.yaml"; cfg.write_text(yaml.safe_dump(CFG)); out = tmp_path / "runs"
+    # 4x the epochs: at 150 the whole study could finish between the second part and the signal (seen once in CI)
+    cfg = tmp_path / "cfg.yaml"; cfg.write_text(yaml.safe_dump({**CFG, "epochs": 600})); out = tmp_path / "runs"
     proc = _study(cfg, out, "--workers", "2")
     _wait_parts(out, 2, [proc])
     workers = _children(proc.pid)
