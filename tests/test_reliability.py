@@ -218,8 +218,11 @@ CFG = {"name": "t", "spaces": [{"space": "toy", "n_train": [10, 14]}], "losses":
 
 def _study(cfg_path, out, *extra):
     "A `nasloss study` process in its own process group (so a Ctrl-C to the group reaches only it and its workers)"
+    # SIGINT back to its default in the child: a suite started in the background (nohup, `cmd &`) hands its
+    # children an ignored SIGINT, which Python then keeps ignoring, as it should for a user's background job
     return subprocess.Popen([str(EXE), "study", str(cfg_path), "--out", str(out), "--quiet", *extra],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _children(pid: int) -> list[int]:
