@@ -523,10 +523,10 @@ def loss_figure(losses: list[dict] | dict,   # one or two dicts: {"name": loss, 
     if not 1 <= len(losses) <= 2: raise InvalidParameterError(f"give one or two losses, got {len(losses)}")
     s, y = np.asarray(scores, float), np.asarray(accuracies, float); _as_pair(s, y)
     order = np.argsort(y)                                   # items by true accuracy, worst first
-    res = [(d["name"], loss_probe(d["name"], s, y, n_train=n_train, **{k: v for k, v in d.items() if k != "name"}),
-            swap_costs(d["name"], s, y, n_train=n_train, **{k: v for k, v in d.items() if k != "name"})) for d in losses]
+    specs = [(d["name"], {k: v for k, v in d.items() if k != "name"}) for d in losses]
+    res = [(n, loss_probe(n, s, y, n_train=n_train, **kw), swap_costs(n, s, y, n_train=n_train, **kw)) for n, kw in specs]
     fig = make_subplots(rows=3, cols=len(res), vertical_spacing=0.1, horizontal_spacing=0.12,
-                        subplot_titles=[f"{n}: loss {r['value']:.4g}" for n, r, _ in res] * 1 + [""] * len(res) * 2,
+                        subplot_titles=[f"{n}: loss {r['value']:.4g}" for n, r, _ in res] + [""] * len(res) * 2,
                         specs=[[{}] * len(res), [{}] * len(res), [{}] * len(res)])
     for j, (name, r, c) in enumerate(res, 1):
         _ranking_panel(fig, s, y, top, j)
