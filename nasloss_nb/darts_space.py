@@ -4,16 +4,18 @@
 
 # %% ../nbs/15b_darts_space.ipynb #13cf3577
 from __future__ import annotations
-import os
+import hashlib, os, uuid
 from typing import Sequence
 import numpy as np
-from .core import InvalidParameterError, UnknownNameError
+import torch
+from .core import InvalidParameterError, NasLossError, UnknownNameError
 from .spaces.darts import DartsSpace, canonical_codes, sample_genotypes, valid_codes
 from .darts_net import from_arch, genotype_str
-from .darts_train import DATASETS, get_fidelity, train_genotype
+from .darts_train import DATASETS, cached_result, check_images, get_fidelity, save_result, train_genotype
 
 # %% auto #0
-__all__ = ['LazyAccuracy', 'TrainedDartsSpace', 'train_rows', 'arch_str', 'summary', 'trained_darts']
+__all__ = ['EVENT_TOPIC', 'LazyAccuracy', 'train_on_worker', 'Cluster', 'TrainedDartsSpace', 'train_rows', 'arch_str', 'summary',
+           'close', 'trained_darts']
 
 # %% ../nbs/15b_darts_space.ipynb #7d5ecf00
 class LazyAccuracy:
@@ -49,6 +51,84 @@ class _Rows:
     "Just enough of a space for `DartsSpace.graphs` on a block of codes"
     def __init__(self, codes): self.codes = codes
 
+# %% ../nbs/15b_darts_space.ipynb #ad22bfa4
+EVENT_TOPIC = "nasloss-train"
+
+def train_on_worker(arch, dataset: str, fidelity, seed: int, root, device: str, threads: int | None,
+                    train_kwargs: dict) -> dict:
+    "One training on a Dask worker (its cache untouched: the client files the result), logged to the scheduler"
+    from distributed import get_worker
+    w = get_worker()
+    torch.set_num_threads(threads or w.state.nthreads)
+    if device == "auto": device = "cuda" if torch.cuda.is_available() else "cpu"
+    ev = {"arch": list(arch), "worker": w.address, "pid": os.getpid(), "device": device}
+    w.log_event(EVENT_TOPIC, ev | {"event": "start"})
+    r = train_genotype(arch, dataset, fidelity, seed, root=root, device=device, cache=False, **train_kwargs)
+    w.log_event(EVENT_TOPIC, ev | {"event": "done", "seconds": r["seconds"], "val": r["val"]})
+    return {k: v for k, v in r.items() if k != "cached"} | {"worker": w.address}
+
+class Cluster:
+    "Trainings on a Dask cluster: one per worker at a time, results yielded as they finish"
+    def __init__(self, scheduler, timeout: float = 60):   # an address or a distributed.Client; seconds to wait for workers
+        try: from distributed import Client
+        except ImportError:
+            raise NasLossError("Dask is not installed: pip install 'nasloss-nb[dask]' (or train here: no scheduler)") from None
+        if isinstance(scheduler, Client): self.client, self.owned = scheduler, False
+        elif isinstance(scheduler, str) and scheduler:
+            try: self.client = Client(scheduler, timeout=timeout)
+            except (OSError, TimeoutError, ValueError) as e:
+                raise NasLossError(f"cannot reach the Dask scheduler {scheduler!r} ({type(e).__name__}: {e}); "
+                                   "check the address (--scheduler)") from None
+            self.owned = True
+        else: raise InvalidParameterError(f"scheduler={scheduler!r}: need a Dask scheduler address "
+                                          "(e.g. tcp://host:8786) or a distributed.Client")
+        self.address = self.client.scheduler.address
+        try: self.resources = self._check_workers(timeout)
+        except BaseException: self.close(); raise
+
+    def _check_workers(self, timeout: float) -> dict | None:
+        "Resources each training asks for; refuses a cluster where trainings would share a worker"
+        try: self.client.wait_for_workers(1, timeout=timeout)
+        except TimeoutError:
+            raise NasLossError(f"the Dask scheduler {self.address} has no workers after {timeout:g} s: start some "
+                               f"(dask worker {self.address} --nthreads 1)") from None
+        ws = self.client.scheduler_info(n_workers=-1)["workers"]
+        if all((w.get("resources") or {}).get("train", 0) >= 1 for w in ws.values()): return {"train": 1}
+        multi = {a: w["nthreads"] for a, w in ws.items() if w["nthreads"] > 1}
+        if multi:
+            raise InvalidParameterError(
+                f"Dask worker(s) {', '.join(f'{a} ({n} threads)' for a, n in multi.items())} would run several trainings "
+                "at once: start workers with --nthreads 1, or give every worker --resources train=1")
+        return None
+
+    def train(self, jobs: dict):
+        "Yield (key, result) for each {key: train_on_worker arguments} as its training finishes"
+        from distributed import KilledWorker, as_completed
+        futs = {}
+        for key, job in jobs.items():
+            tag = hashlib.sha1(",".join(map(str, job["arch"])).encode()).hexdigest()[:10]
+            futs[self.client.submit(train_on_worker, **job, pure=False, resources=self.resources,
+                                    key=f"nasloss-train-{tag}-{uuid.uuid4().hex[:6]}")] = key
+        try:
+            for f in as_completed(futs):
+                try: yield futs[f], f.result()
+                except KilledWorker as e:
+                    raise NasLossError(f"training {futs[f]} ({genotype_str(from_arch(jobs[futs[f]]['arch']))}) killed every "
+                                       f"worker that ran it ({e}); finished trainings are cached: a rerun trains only "
+                                       "what is left") from None
+        finally:
+            left = [f for f in futs if not f.done()]
+            if left: self.client.cancel(left)
+
+    def events(self) -> list[dict]:
+        "The scheduler's log of trainings (start / done, worker, pid, device), oldest first"
+        return [m for _, m in self.client.get_events(EVENT_TOPIC)]
+
+    def close(self) -> None:
+        "Close the client when this object opened it"
+        if self.owned: self.client.close()
+    def __repr__(self): return f"<Cluster {self.address}, {len(self.client.nthreads())} workers>"
+
 # %% ../nbs/15b_darts_space.ipynb #c3c91026
 class TrainedDartsSpace(DartsSpace):
     "DARTS genotypes whose `val` / `test` are accuracies of networks trained at a fidelity (lazily, cached)"
@@ -59,7 +139,12 @@ class TrainedDartsSpace(DartsSpace):
                  seed: int = 0,                       # training seed of every architecture
                  pool: int = 1000,                    # size of the fixed random pool (initial samples, random search)
                  pool_seed: int = 0,                  # draws the pool
-                 root=None, device: str = "cpu", **train_kwargs):  # passed to train_genotype (channels_last, amp)
+                 root=None,                           # data root (default: $NASLOSS_DATA; on a cluster: each worker's)
+                 device: str = "cpu",                 # cpu | cuda | auto (a worker's GPU when it has one)
+                 scheduler=None,                      # None: train here; a Dask scheduler address or Client: on its workers
+                 threads: int | None = None,          # torch threads per training on a worker (None: the worker's nthreads)
+                 check_data: bool = True,             # training here: check the image files exist now
+                 **train_kwargs):                     # passed to train_genotype (channels_last, amp)
         self.fidelity = get_fidelity(fidelity)
         ds = dataset or self.fidelity.dataset
         if ds not in DATASETS: raise UnknownNameError(f"unknown image data set {ds!r}; valid: {', '.join(DATASETS)}")
@@ -71,7 +156,16 @@ class TrainedDartsSpace(DartsSpace):
                                        "test": f"test accuracy (%), {ds}, fidelity {self.fidelity.name}"},
                          notes=f"trained on demand at fidelity {self.fidelity.name}; the table grows as mutations are made")
         self._pool_n = len(codes)
-        self.seed, self.root, self.device, self.train_kwargs = seed, root, device, train_kwargs
+        bad = sorted(set(train_kwargs) - {"channels_last", "amp"})
+        if bad: raise InvalidParameterError(f"unknown training option(s) {', '.join(bad)}; valid: channels_last, amp")
+        if not isinstance(device, str) or not (device in ("cpu", "auto") or device.startswith(("cuda", "mps"))):
+            raise InvalidParameterError(f"device={device!r}: need cpu, cuda, cuda:N, mps or auto")
+        if device == "auto" and scheduler is None: device = "cuda" if torch.cuda.is_available() else "cpu"
+        if threads is not None and (type(threads) is not int or threads < 1):
+            raise InvalidParameterError(f"threads={threads!r} must be an int >= 1 or None")
+        self.seed, self.root, self.device, self.train_kwargs, self.threads = seed, root, device, train_kwargs, threads
+        if scheduler is None and check_data: check_images(ds, root)    # trained here: the images must be here (workers read their own)
+        self.cluster = None if scheduler is None else Cluster(scheduler)     # checked (reachable, workers) before any work
         self.results: dict[int, dict] = {}
         self.val, self.test = LazyAccuracy(self, "val"), LazyAccuracy(self, "test")
         self._cache = _LiveGraphs(self)
@@ -121,12 +215,24 @@ TrainedDartsSpace._append = _append
 
 # %% ../nbs/15b_darts_space.ipynb #a236bd35
 def train_rows(self, rows: Sequence[int]) -> None:
-    "Train (or read from the cache) every row of `rows` that has no result yet"
-    for r in rows:
+    "Train (or read from the cache) every row of `rows` that has no result yet; on a cluster, all at once"
+    todo = []
+    for r in dict.fromkeys(int(x) for x in rows):
         if r in self.results: continue
         if not 0 <= r < len(self._rows): raise UnknownNameError(f"darts: row {r} is not in the table ({len(self._rows)} rows)")
-        self.results[r] = train_genotype(self._rows[r], self.task, self.fidelity, self.seed, root=self.root,
-                                         device=self.device, **self.train_kwargs)
+        c = cached_result(self._rows[r], self.task, self.fidelity, self.seed)
+        if c is not None: self.results[r] = c | {"cached": True}
+        else: todo.append(r)
+    if not todo: return
+    if self.cluster is None:
+        for r in todo:
+            self.results[r] = train_genotype(self._rows[r], self.task, self.fidelity, self.seed, root=self.root,
+                                             device=self.device, **self.train_kwargs)
+        return
+    jobs = {r: dict(arch=self._rows[r], dataset=self.task, fidelity=self.fidelity, seed=self.seed, root=self.root,
+                    device=self.device, threads=self.threads, train_kwargs=self.train_kwargs) for r in todo}
+    for r, res in self.cluster.train(jobs):             # as they finish: each filed in this machine's cache at once
+        save_result(res); self.results[r] = res | {"cached": False}
 
 def arch_str(self, arch) -> str:
     "The DARTS Genotype text"
@@ -136,9 +242,15 @@ def summary(self) -> dict:
     "What the space is, without training anything"
     return {"space": self.name, "task": self.task, "benchmark": self.label, "pool": self._pool_n,
             "rows so far": len(self._rows), "trained": len(self.results), "fidelity": self.fidelity.name,
+            "trains on": "here" if self.cluster is None else self.cluster.address,
             "val metric": self.metric_names["val"], "test metric": self.metric_names["test"], "notes": self.notes}
 
+def close(self) -> None:
+    "Close the connection to the cluster (when the space opened it)"
+    if self.cluster is not None: self.cluster.close()
+
 TrainedDartsSpace.train_rows, TrainedDartsSpace.arch_str, TrainedDartsSpace.summary = train_rows, arch_str, summary
+TrainedDartsSpace.close = close
 
 # %% ../nbs/15b_darts_space.ipynb #237bc0a2
 def trained_darts(fidelity="smoke", dataset: str | None = None, seed: int = 0, pool: int = 1000, **kwargs) -> TrainedDartsSpace:

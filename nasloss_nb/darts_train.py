@@ -13,13 +13,13 @@ import torch
 from torch import nn
 from .core import (CacheError, DataCorruptError, InvalidParameterError, atomic_write, cache_dir,
                              check_choice)
-from .data import cached_arrays, registry
+from .data import cached_arrays, locate, registry
 from .darts_net import DartsNet, from_arch, genotype_str, params_m, to_arch
 
 # %% auto #0
 __all__ = ['FMNIST_FILES', 'CIFAR_FILES', 'DATASETS', 'FIDELITIES', 'AUGMENTS', 'RESULT_SCHEMA', 'read_idx', 'read_cifar_batch',
-           'read_cifar10', 'load_images', 'split', 'Fidelity', 'get_fidelity', 'fidelity_data', 'accuracy',
-           'train_network', 'result_path', 'train_genotype']
+           'read_cifar10', 'load_images', 'check_images', 'split', 'Fidelity', 'get_fidelity', 'fidelity_data',
+           'accuracy', 'train_network', 'result_path', 'cached_result', 'save_result', 'train_genotype']
 
 # %% ../nbs/15a_darts_train.ipynb #525824eb
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -105,6 +105,11 @@ def load_images(dataset: str = "fashion-mnist",                # a key of DATASE
         warnings.filterwarnings("ignore", message=".*no checksum recorded.*")
         return cached_arrays("cifar10", CIFAR_FILES, _build_cifar, root)
 
+def check_images(dataset: str, root: str | os.PathLike | None = None) -> None:
+    "That every file of `dataset` is where the registry says (cheap: no decoding); `DataMissingError` names the first missing"
+    check_choice(dataset, DATASETS, "image data set")
+    for name in (FMNIST_FILES.values() if dataset == "fashion-mnist" else CIFAR_FILES): locate(name, root)
+
 # %% ../nbs/15a_darts_train.ipynb #ab1745e6
 def split(n: int, val_fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     "Indices (train, val) of a training set of `n` images: a fixed permutation, the last `val_fraction` is val"
@@ -142,14 +147,34 @@ FIDELITIES = {f.name: f for f in (
 )}
 AUGMENTS = ("none", "crop-flip")
 
-def get_fidelity(f: str | Fidelity) -> Fidelity:
-    "A preset by name (unknown names list the presets), or a checked custom `Fidelity`"
+def get_fidelity(f: str | Fidelity | dict) -> Fidelity:
+    "A preset by name (unknown names list the presets), a checked custom `Fidelity`, or a mapping {name, base, field: value}"
     if isinstance(f, str): return FIDELITIES[check_choice(f, FIDELITIES, "fidelity")]
-    if not isinstance(f, Fidelity): raise InvalidParameterError(f"fidelity must be a name ({', '.join(FIDELITIES)}) or a Fidelity, got {f!r}")
+    if isinstance(f, dict):                          # from a config: a preset (`base`, default smoke) with fields changed
+        names = [x.name for x in fields(Fidelity)]
+        bad = sorted(set(f) - set(names) - {"base"})
+        if bad: raise InvalidParameterError(f"unknown fidelity field(s) {', '.join(bad)}; valid: base, {', '.join(names)}")
+        if not isinstance(f.get("name"), str) or f["name"] in FIDELITIES:
+            raise InvalidParameterError(f"a custom fidelity needs its own name (results are cached under it), not "
+                                        f"{f.get('name')!r}; presets: {', '.join(FIDELITIES)}")
+        base = FIDELITIES[check_choice(f.get("base", "smoke"), FIDELITIES, "base fidelity")]
+        f = replace(base, **{k: v for k, v in f.items() if k != "base"})
+    if not isinstance(f, Fidelity): raise InvalidParameterError(f"fidelity must be a name ({', '.join(FIDELITIES)}), a mapping or a Fidelity, got {f!r}")
     check_choice(f.augment, AUGMENTS, "augmentation"); check_choice(f.select, ("best", "last"), "select")
     check_choice(f.dataset, DATASETS, "image data set")
-    for k in ("epochs", "c", "layers", "batch_size"):
-        if type(getattr(f, k)) is not int or getattr(f, k) < 1: raise InvalidParameterError(f"fidelity {f.name}: {k}={getattr(f, k)!r} must be an int >= 1")
+    for k in ("epochs", "c", "layers", "batch_size", "split_seed"):
+        v = getattr(f, k)
+        if type(v) is not int or v < (0 if k == "split_seed" else 1):
+            raise InvalidParameterError(f"fidelity {f.name}: {k}={v!r} must be an int >= {0 if k == 'split_seed' else 1}")
+    for k in ("train_subset", "val_subset", "test_subset"):
+        v = getattr(f, k)
+        if v is not None and (type(v) is not int or v < 1): raise InvalidParameterError(f"fidelity {f.name}: {k}={v!r} must be an int >= 1 or None (all)")
+    for k in ("val_fraction", "lr", "momentum", "weight_decay", "grad_clip"):
+        v = getattr(f, k)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            raise InvalidParameterError(f"fidelity {f.name}: {k}={v!r} must be a finite number >= 0")
+    if not 0 < f.val_fraction < 1: raise InvalidParameterError(f"fidelity {f.name}: val_fraction={f.val_fraction} must be in (0, 1)")
+    if f.lr <= 0: raise InvalidParameterError(f"fidelity {f.name}: lr={f.lr} must be > 0")
     return f
 
 # %% ../nbs/15a_darts_train.ipynb #58586a5e
@@ -245,6 +270,18 @@ def _read_result(p: Path, arch: tuple, fid: Fidelity) -> dict | None:
                          f"(cached vs requested: {diff}); delete it, or give the new fidelity another name")
     return r
 
+def cached_result(arch, dataset: str, fid: Fidelity, seed: int) -> dict | None:
+    "The cached training result of (arch, dataset, fidelity, seed), or None; `CacheError` for one from another fidelity"
+    arch = to_arch(arch)
+    return _read_result(result_path(arch, dataset, fid, seed), arch, fid)
+
+def save_result(r: dict) -> Path:
+    "File a training result (as `train_genotype` returns it) in the cache, atomically; its path"
+    fid = Fidelity(**r["fidelity"])
+    p = result_path(tuple(r["arch"]), r["dataset"], fid, r["seed"])
+    atomic_write(p, lambda t: t.write_text(json.dumps({k: v for k, v in r.items() if k != "cached"})))
+    return p
+
 # %% ../nbs/15a_darts_train.ipynb #ded32920
 def train_genotype(genotype,                            # a Genotype, its DARTS text, or a 32-int tuple (spaces.darts)
                    dataset: str | None = None,          # a key of DATASETS; None = the fidelity's
@@ -260,8 +297,7 @@ def train_genotype(genotype,                            # a Genotype, its DARTS 
     arch, fid = to_arch(genotype), get_fidelity(fidelity)
     ds = check_choice(dataset or fid.dataset, DATASETS, "image data set")
     if type(seed) is not int or seed < 0: raise InvalidParameterError(f"seed={seed!r} must be an int >= 0")
-    p = result_path(arch, ds, fid, seed)
-    if cache and (r := _read_result(p, arch, fid)) is not None: return r | {"cached": True}
+    if cache and (r := cached_result(arch, ds, fid, seed)) is not None: return r | {"cached": True}
     data, info = fidelity_data(fid, ds, root, device), DATASETS[ds]
     t0 = time.perf_counter()
     with torch.random.fork_rng(devices=[torch.device(device).index or 0] if device.startswith("cuda") else []):
@@ -273,5 +309,5 @@ def train_genotype(genotype,                            # a Genotype, its DARTS 
          "seconds": time.perf_counter() - t0, "epoch": out["epoch"], "val_curve": out["val_curve"],
          "loss_curve": out["loss_curve"], "device": device, "channels_last": channels_last, "amp": amp,
          "torch": torch.__version__}
-    if cache: atomic_write(p, lambda t: t.write_text(json.dumps(r)))
+    if cache: save_result(r)
     return r | {"cached": False}

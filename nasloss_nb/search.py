@@ -21,7 +21,7 @@ from .train import fit, fit_many, predict
 __all__ = ['SEARCH_DEFAULTS', 'SEARCH_SOURCES', 'REA_DEFAULTS', 'REA_SOURCES', 'BASELINES', 'HISTORY_COLUMNS', 'SEARCH_SCHEMA',
            'SEARCH_KEYS', 'SEARCH_SPACE_KEYS', 'METHOD_KEYS', 'ERROR_SPACES', 'PAPER_SEARCH', 'VAL_NOTES', 'n_classes',
            'initial_sample', 'candidates', 'active_loss', 'check_search', 'run_searches', 'run_search',
-           'load_search_config', 'search_settings', 'run_key', 'run_setting_block', 'search_results',
+           'load_search_config', 'search_settings', 'run_key', 'trains', 'run_setting_block', 'search_results',
            'consolidate_search', 'write_runs', 'select_search', 'search_plan', 'run_search_sweep', 'final_results',
            'search_table', 'search_curves', 'search_figure', 'search_findings', 'choose_switch', 'search_markdown',
            'search_panel']
@@ -96,8 +96,9 @@ def candidates(tab: _Table,                 # the search's table caches
                *, n_candidates: int = 100, max_parents: int = 50, mutation_attempts: int = 100,
               ) -> tuple[list[int], int]:
     "Up to `n_candidates` new rows, each one mutation of a top-`val` parent; and how many draws left the table"
-    val = tab.space.val
-    parents = sorted(queried, key=lambda r: -val[r])[:max_parents]
+    q = np.asarray(queried, np.int64)
+    v = np.asarray(tab.space.val[q], float)       # one read of all parents' values (a trained space trains in a batch)
+    parents = q[np.argsort(-v, kind="stable")][:max_parents].tolist()
     out, skipped = [], 0
     for p in parents:
         if tab.has_mutants: draws = _mutant_draws(tab, p, rng, mutation_attempts)
@@ -157,8 +158,9 @@ def check_search(space: TabularSpace, method: str, budget, *, n_init, k, n_candi
         _int(name, v)
     if budget < n_init: raise InvalidParameterError(f"budget={budget} is smaller than n_init={n_init}: raise the budget")
     if budget > n_classes(space):
+        pool = getattr(space, "_pool_n", None)          # a trained space: random search draws from a fixed pool
         raise InvalidParameterError(f"budget={budget} is more than the {n_classes(space)} distinct architectures of "
-                                    f"{space.name}/{space.task}: lower it")
+                                    f"{space.name}/{space.task}: lower it" + (" or raise its pool=" if pool else ""))
     if k > n_candidates: raise InvalidParameterError(f"k={k} is larger than n_candidates={n_candidates}: raise n_candidates or lower k")
     if method == "predictor": check_choice(predictor, sorted(PREDICTORS), "predictor")
     if method == "rea":
@@ -354,7 +356,7 @@ def run_search(space: TabularSpace | str, task: str | None, loss: str, budget: i
     return run_searches(space, loss, budget, [seed], task=task, **kwargs)
 
 # %% ../nbs/13_search.ipynb #157a6bf8
-import hashlib, json, os
+import contextlib, hashlib, json, os
 from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from . import __version__
@@ -401,6 +403,8 @@ def _spaces(raw, labels) -> list[dict]:
         _unknown(s, SEARCH_SPACE_KEYS, f"spaces entry {s}")
         mod = space_module(check_choice(s.get("space"), space_names(), "space"))
         task = mod.TASKS[0] if s.get("task") is None else check_choice(s["task"], mod.TASKS, f"task of {s['space']}")
+        from nasloss_nb.checks import check_kwargs, defaults_of
+        check_kwargs(s.get("options") or {}, defaults_of(mod.load, ("task", "root", "scheduler", "check_data")), f"options of spaces entry {s['space']}")
         kw = s.get("kwargs") or {}
         for lab in kw: check_choice(lab, labels, f"method label in kwargs of spaces entry {s['space']}/{task}")
         out.append({"space": s["space"], "task": task, "options": s.get("options") or {}, "kwargs": kw})
@@ -458,10 +462,17 @@ def run_key(setting: dict, seed: int) -> str:
     blob = json.dumps({**setting, "seed": seed, "schema": SEARCH_SCHEMA, "kind": "search"}, sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
-def run_setting_block(setting: dict, seeds: list[int], root: str | None = None) -> pd.DataFrame:
+def trains(setting: dict) -> bool:
+    "Whether a setting's space trains networks on query (its searches run here; its trainings go to workers)"
+    from nasloss_nb.spaces.base import space_module
+    return bool(getattr(space_module(setting["space"]), "TRAINED", False))
+
+def run_setting_block(setting: dict, seeds: list[int], root: str | None = None,
+                      scheduler=None) -> pd.DataFrame:    # a trained space's trainings: a Dask address or Client
     "Run `seeds` of one setting together (one worker's job); the history with each run's key"
     torch.set_num_threads(1)    # small models: one thread per process (STACK.md)
-    space = load_space(setting["space"], setting["task"], root=root, **setting["options"])
+    extra = {"scheduler": scheduler} if scheduler is not None and trains(setting) else {}
+    space = load_space(setting["space"], setting["task"], root=root, **setting["options"], **extra)
     kw = {k: setting[k] for k in setting if k in (*_RUN_KEYS, "n_init", *REA_DEFAULTS, "mutation_attempts")}
     if setting["method"] not in BASELINES: kw["loss_kwargs"] = setting["kwargs"] or None
     h = run_searches(space, setting["method"], seeds=seeds, **kw)
@@ -535,12 +546,13 @@ def select_search(config, *, spaces=None, seeds=None) -> dict:
         cfg["seeds"] = list(range(_int("--seeds", seeds))) if isinstance(seeds, int) else [_int("seed", s, 0) for s in seeds]
     return cfg
 
-def _precheck(cfg: dict, root) -> None:
+def _precheck(cfg: dict, root, scheduler=None) -> None:
     "Check every setting against its space (budget, n_init, k, ...) before anything runs or is written"
     spaces = {}                                     # each space loaded once, not once per method
     for st in search_settings(cfg):
         where = (st["space"], st["task"], json.dumps(st["options"], sort_keys=True))
-        if where not in spaces: spaces[where] = load_space(st["space"], st["task"], root=root, **st["options"])
+        extra = {"check_data": False} if scheduler and trains(st) else {}    # the cluster's workers read the images
+        if where not in spaces: spaces[where] = load_space(st["space"], st["task"], root=root, **st["options"], **extra)
         space = spaces[where]
         kind = st["method"] if st["method"] in BASELINES else "predictor"
         check_search(space, kind, cfg["budget"], **{k: cfg[k] for k in (*SEARCH_DEFAULTS, *REA_DEFAULTS)},
@@ -571,32 +583,55 @@ def search_plan(config, out_dir) -> pd.DataFrame:
                      "est_seconds": left * per_run.get((s["space"], s["label"]), np.nan) if left else 0.0})
     return pd.DataFrame(rows)
 
+@contextlib.contextmanager
+def _training_cluster(scheduler: str | None, workers: int):
+    "A Dask client: on `scheduler`, or on a local cluster of `workers` one-thread processes; None for neither"
+    if not scheduler and workers <= 1: yield None; return
+    try: from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise NasLossError("--scheduler (and --workers with a trained space) need Dask: pip install 'nasloss-nb[dask]'") from None
+    if scheduler:
+        try: client = Client(scheduler, timeout=30)
+        except (OSError, TimeoutError, ValueError) as e:
+            raise NasLossError(f"cannot reach the Dask scheduler {scheduler!r} ({type(e).__name__}: {e}); check --scheduler") from None
+        with client: yield client
+        return
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as lc, Client(lc) as client:
+        yield client
+
 def run_search_sweep(config, out_dir, *, workers: int = 1, scheduler: str | None = None, root: str | None = None,
                      progress: bool = True) -> pd.DataFrame:
     "Run every search run of a config not stored yet (locally, in processes, or on a Dask cluster); return all"
+    # a space that trains on query (darts-trained) runs its searches here; its trainings go to the Dask cluster
+    # (`scheduler`) or to `workers` local one-thread processes, one architecture per worker at a time
     cfg = load_search_config(config)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise InvalidParameterError(f"workers={workers!r} must be an integer >= 1")
     out = Path(out_dir)
     if out.exists() and not out.is_dir(): raise NasLossError(f"--out {out} is a file, not a folder")
     _check_folder(out, cfg["name"], write=False)
-    _precheck(cfg, root)
+    _precheck(cfg, root, scheduler)
     done = set(search_results(out)["key"]) if out.exists() else set()
     todo = _todo(cfg, done)
     out.mkdir(parents=True, exist_ok=True); _check_folder(out, cfg["name"], write=True)
     from tqdm.auto import tqdm
     bar = tqdm(total=sum(len(x) for _, x in todo), desc=cfg["name"], disable=not progress, unit="run")
     def finished(h): write_runs(out, h); bar.update(h["key"].nunique())
-    if scheduler:
-        from dask.distributed import Client, as_completed as dask_completed
-        with Client(scheduler) as client:
-            for f in dask_completed([client.submit(run_setting_block, s, x, root, pure=False) for s, x in todo]):
+    table, trained = [t for t in todo if not trains(t[0])], [t for t in todo if trains(t[0])]
+    with _training_cluster(scheduler, workers if trained else 1) as client:    # reached and checked before any work
+        if trained and client is not None:
+            from nasloss_nb.darts_space import Cluster
+            Cluster(client)                          # refuses workers that would run two trainings at once
+        if scheduler:
+            from dask.distributed import as_completed as dask_completed
+            for f in dask_completed([client.submit(run_setting_block, s, x, root, pure=False) for s, x in table]):
                 finished(f.result())
-    elif workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for f in as_completed([pool.submit(run_setting_block, s, x, root) for s, x in todo]): finished(f.result())
-    else:
-        for s, x in todo: finished(run_setting_block(s, x, root))
+        elif workers > 1 and table:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                for f in as_completed([pool.submit(run_setting_block, s, x, root) for s, x in table]): finished(f.result())
+        else:
+            for s, x in table: finished(run_setting_block(s, x, root))
+        for s, x in trained: finished(run_setting_block(s, x, root, client))   # the search here, trainings on the cluster
     bar.close()
     consolidate_search(out)      # one file per folder (the one that is committed); later parts still count
     return search_results(out)
@@ -792,7 +827,8 @@ def search_panel(space: str = "toy",                    # initial space
     import ipywidgets as W
     from IPython.display import display
     from nasloss_nb.spaces.base import space_module, space_names
-    sp = W.Dropdown(options=space_names(), value=space, description="space")
+    names = [n for n in space_names() if not getattr(space_module(n), "TRAINED", False)]   # tables only: instant queries
+    sp = W.Dropdown(options=names, value=space, description="space")
     task = W.Dropdown(options=space_module(space).TASKS, description="task")
     sp.observe(lambda ch: setattr(task, "options", space_module(ch["new"]).TASKS), "value")
     meth = W.SelectMultiple(options=sorted(LOSSES) + list(BASELINES), value=tuple(methods), description="methods", rows=6)

@@ -49,6 +49,9 @@ def _check_space(s: Any, n: str) -> None:
     if not isinstance(s, dict): raise InvalidParameterError(f"{n}={s!r}: need a mapping {{space, task, portions | n_train, options}}")
     _unknown(s, SPACE_KEYS, n)
     mod = space_module(check_name(s.get("space"), space_names(), f"{n}.space"))
+    if getattr(mod, "TRAINED", False):
+        raise InvalidParameterError(f"{n}.space={s['space']!r} trains each architecture it is asked about: the predictor study "
+                                    "needs a whole table (use darts, the NAS-Bench-301 table), or search it with nasloss search")
     if s.get("task") is not None: check_name(s["task"], mod.TASKS, f"{n}.task")
     if ("portions" in s) == ("n_train" in s): raise InvalidParameterError(f"{n}={s} needs portions or n_train (one of them)")
     if "portions" in s:
