@@ -15,7 +15,7 @@ from .spaces.darts import OPS, CELLS, N_INTER, canonical_codes
 # %% auto #0
 __all__ = ['OP_BUILDERS', 'CONCAT', 'relu_conv_bn', 'dil_conv', 'sep_conv', 'FactorizedReduce', 'Genotype', 'GenotypeError',
            'check_genotype', 'parse_genotype_str', 'genotype_str', 'to_arch', 'from_arch', 'Cell', 'reduction_layers',
-           'DartsNet', 'params_m']
+           'DartsNet', 'params_m', 'genotype_figure']
 
 # %% ../nbs/15_darts_net.ipynb #b6d475e0
 def relu_conv_bn(c_in: int, c_out: int, k: int, stride: int = 1, pad: int = 0, dilation: int = 1,
@@ -207,3 +207,37 @@ class DartsNet(nn.Module):
 def params_m(model: nn.Module) -> float:
     "Trainable parameters in millions (the paper's Table 5 unit)"
     return sum(p.numel() for p in model.parameters() if p.requires_grad) / 1e6
+
+# %% ../nbs/15_darts_net.ipynb #70839f40
+_OP_COLOURS = {"max_pool_3x3": "#8c564b", "avg_pool_3x3": "#bcbd22", "skip_connect": "#7f7f7f", "sep_conv_3x3": "#1f77b4",
+               "sep_conv_5x5": "#17becf", "dil_conv_3x3": "#d62728", "dil_conv_5x5": "#ff7f0e", "none": "#cccccc"}
+
+def genotype_figure(g,                       # a Genotype, its DARTS text or the space's 32-int tuple
+                    title: str | None = None,
+                    width: int = 980):
+    "The normal and reduction cells of `g` as two DAGs: inputs, 4 intermediate nodes, the concat output; edges named by op"
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+    g = check_genotype(from_arch(to_arch(g)))
+    fig = make_subplots(1, 2, subplot_titles=("normal cell", "reduction cell"), horizontal_spacing=0.06)
+    xy = {0: (0.0, 2.4), 1: (0.0, 0.2), 2: (1.3, 2.8), 3: (2.2, 0.6), 4: (3.1, 2.6), 5: (4.0, 0.2), "out": (5.0, 1.4)}
+    name = {0: "k-2", 1: "k-1", 2: "0", 3: "1", 4: "2", 5: "3", "out": "k"}
+    for col, (cell, concat) in enumerate(((g.normal, g.normal_concat), (g.reduce, g.reduce_concat)), start=1):
+        xa, ya = ("x", "y") if col == 1 else ("x2", "y2")
+        edges = [((src, 2 + i // 2), op) for i, (op, src) in enumerate(cell)] + [((n, "out"), None) for n in concat]
+        for (a, b), op in edges:
+            (x0, y0), (x1, y1) = xy[a], xy[b]
+            fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref=xa, yref=ya, axref=xa, ayref=ya, showarrow=True,
+                               arrowhead=2, arrowsize=1.1, standoff=16, startstandoff=16,
+                               arrowcolor=_OP_COLOURS.get(op, "#bbbbbb"), arrowwidth=2 if op else 1)
+            if op:                                       # the label 60% of the way: two edges into one node part
+                fig.add_annotation(x=x0 + 0.6 * (x1 - x0), y=y0 + 0.6 * (y1 - y0), xref=xa, yref=ya, text=op, showarrow=False,
+                                   font=dict(size=10, color=_OP_COLOURS[op]), bgcolor="rgba(255,255,255,0.85)")
+        kinds = [0, 1, 2, 3, 4, 5, "out"]
+        fig.add_scatter(x=[xy[k][0] for k in kinds], y=[xy[k][1] for k in kinds], mode="markers+text",
+                        text=[name[k] for k in kinds], textposition="middle center", hoverinfo="skip", showlegend=False,
+                        marker=dict(size=32, color=["#c7e9c0"] * 2 + ["#deebf7"] * 4 + ["#fdd0a2"], line=dict(width=1, color="#333")),
+                        row=1, col=col)
+    fig.update_xaxes(visible=False, range=[-0.5, 5.5]); fig.update_yaxes(visible=False, range=[-0.3, 3.0])
+    return fig.update_layout(title=title or "DARTS genotype", width=width, height=380, plot_bgcolor="white",
+                             margin=dict(l=10, r=10, t=70, b=10))

@@ -15,7 +15,7 @@ from .darts_train import DATASETS, cached_result, check_images, get_fidelity, sa
 
 # %% auto #0
 __all__ = ['EVENT_TOPIC', 'LazyAccuracy', 'train_on_worker', 'Cluster', 'TrainedDartsSpace', 'train_rows', 'arch_str', 'summary',
-           'close', 'trained_darts']
+           'row_extras', 'close', 'trained_darts']
 
 # %% ../nbs/15b_darts_space.ipynb #7d5ecf00
 class LazyAccuracy:
@@ -132,7 +132,7 @@ class Cluster:
 # %% ../nbs/15b_darts_space.ipynb #c3c91026
 class TrainedDartsSpace(DartsSpace):
     "DARTS genotypes whose `val` / `test` are accuracies of networks trained at a fidelity (lazily, cached)"
-    name, label = "darts", "DARTS trained on images"
+    name, label = "darts-trained", "DARTS trained on images"     # load_space name
 
     def __init__(self, fidelity="smoke",             # a preset of darts_train.FIDELITIES or a Fidelity
                  dataset: str | None = None,          # a key of darts_train.DATASETS; None = the fidelity's
@@ -245,12 +245,18 @@ def summary(self) -> dict:
             "trains on": "here" if self.cluster is None else self.cluster.address,
             "val metric": self.metric_names["val"], "test metric": self.metric_names["test"], "notes": self.notes}
 
+def row_extras(self, rows) -> dict:
+    "Columns the search history adds for trained rows: parameters (M) and training seconds of each architecture"
+    self.train_rows(rows)
+    return {"params_m": [self.results[int(r)]["params_m"] for r in rows],
+            "arch_train_seconds": [self.results[int(r)]["seconds"] for r in rows]}
+
 def close(self) -> None:
     "Close the connection to the cluster (when the space opened it)"
     if self.cluster is not None: self.cluster.close()
 
 TrainedDartsSpace.train_rows, TrainedDartsSpace.arch_str, TrainedDartsSpace.summary = train_rows, arch_str, summary
-TrainedDartsSpace.close = close
+TrainedDartsSpace.close, TrainedDartsSpace.row_extras = close, row_extras
 
 # %% ../nbs/15b_darts_space.ipynb #237bc0a2
 def trained_darts(fidelity="smoke", dataset: str | None = None, seed: int = 0, pool: int = 1000, **kwargs) -> TrainedDartsSpace:

@@ -220,6 +220,7 @@ def _history(tab: _Table, runs: list[_Run], method: str, loss: str) -> pd.DataFr
     sp, frames = tab.space, []
     for r in runs:
         rows = np.array(r.rows); val, test = sp.val[rows], sp.test[rows]
+        extra = sp.row_extras(rows) if hasattr(sp, "row_extras") else {}    # a trained space: params, seconds
         best = np.array([int(np.argmax(val[:i + 1])) for i in range(len(rows))])   # first of tied best vals
         frames.append(pd.DataFrame({
             "space": sp.name, "task": sp.task, "method": method, "loss": loss, "seed": r.seed,
@@ -227,8 +228,9 @@ def _history(tab: _Table, runs: list[_Run], method: str, loss: str) -> pd.DataFr
             "arch": [sp.arch_str(tab.arch(x)) for x in rows], "val": val, "test": test, "score": r.score,
             "phase": r.phase, "best_val": val[best], "best_test": test[best],
             "oracle_best_test": np.maximum.accumulate(test), "global_best_test": float(sp.test.max()), "train_seconds": r.train_s, "predict_seconds": r.pred_s,
-            "skipped_mutations": r.skipped, "stopped": r.stopped}))
-    return pd.concat(frames, ignore_index=True)[HISTORY_COLUMNS]
+            "skipped_mutations": r.skipped, "stopped": r.stopped, **extra}))
+    out = pd.concat(frames, ignore_index=True)
+    return out[HISTORY_COLUMNS + [c for c in out.columns if c not in HISTORY_COLUMNS]]
 
 def _predictor_step(tab, runs, it, budget, cfg, callback_ok=True):
     "One iteration of predictor-guided evolution for every active run (grouped by training-set size)"

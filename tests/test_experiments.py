@@ -26,13 +26,23 @@ def _is_search(path) -> bool:
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
-def test_config_runs_one_short_trial(path):
+def test_config_runs_one_short_trial(path, monkeypatch, tmp_path):
     if not _have_data(): pytest.skip("benchmark data not found (set NASLOSS_DATA)")
     if _is_search(path):                    # a search config: its first setting runs one short search
-        from nasloss_nb.search import load_search_config, run_setting_block, search_settings
+        from nasloss_nb.search import load_search_config, run_setting_block, search_settings, trains
         cfg = load_search_config(path)
         first = search_settings(cfg)[0]
         first = dict(first, budget=first["n_init"] + 2, **({"epochs": 1} if "epochs" in first else {}))
+        if trains(first):                   # a trained space: its fidelity shrunk to seconds, in an empty cache
+            from nasloss_nb.core import DataMissingError
+            from nasloss_nb.darts_train import check_images
+            try: check_images(first["task"])
+            except DataMissingError: pytest.skip(f"{first['task']} images not found")
+            monkeypatch.setenv("NASLOSS_CACHE", str(tmp_path / "cache"))
+            tiny = {"name": "ci-tiny", "base": first["options"].get("fidelity") or "smoke", "epochs": 1, "c": 4,
+                    "layers": 3, "train_subset": 128, "val_subset": 64, "test_subset": 64}
+            first = dict(first, options={**first["options"], "fidelity": tiny, "pool": 50}, n_init=2, budget=4,
+                         **({"k": 2} if "k" in first else {}))
         h = run_setting_block(first, [cfg["seeds"][0]])
         assert len(h) == first["n_init"] + 2 and h["row"].is_unique
         return
