@@ -24,7 +24,7 @@ __all__ = ['SEARCH_DEFAULTS', 'SEARCH_SOURCES', 'REA_DEFAULTS', 'REA_SOURCES', '
            'load_search_config', 'search_settings', 'run_key', 'trains', 'run_setting_block', 'search_results',
            'consolidate_search', 'write_runs', 'select_search', 'search_plan', 'run_search_sweep', 'final_results',
            'search_table', 'search_curves', 'search_figure', 'search_findings', 'choose_switch', 'search_markdown',
-           'search_panel']
+           'best_found', 'search_panel']
 
 # %% ../nbs/13_search.ipynb #af4c30d5
 SEARCH_DEFAULTS = dict(n_init=10, k=10, n_candidates=100, max_parents=50, mutation_attempts=100)
@@ -652,6 +652,7 @@ VAL_NOTES = {
     "nb201/imagenet16-120": "searched on the 12-epoch validation accuracy (the only one in our data); 200-epoch test reported",
     "nb101/cifar10": "our NB101 is the 30,001-cell subset: val and test are the same one-run 108-epoch validation accuracy",
     "transnas-micro": "TransNAS values are validation metrics: val and test are the same numbers",
+    "darts-trained": "values are test accuracies (%) of networks trained by the search at its fidelity; no table, so no global best",
 }
 
 def _shown(space: str, v):
@@ -704,7 +705,8 @@ def search_table(df: pd.DataFrame, reference: str = "pw", at: int | None = None)
         for lab in ("NPENAS (MSE)", "global best"):
             if lab in paper: rows.append({"space": sp, "task": task, "method": f"paper: {lab}", "paper": paper[lab]})
         gb = _shown(sp, float(g["global_best_test"].iloc[0]))
-        rows.append({"space": sp, "task": task, "method": "our table's global best", "runs": np.nan, "mean": gb})
+        if np.isfinite(gb):                         # a trained space has no table, so no global best
+            rows.append({"space": sp, "task": task, "method": "our table's global best", "runs": np.nan, "mean": gb})
     return pd.DataFrame(rows)
 
 # %% ../nbs/13_search.ipynb #1ae24a21
@@ -817,7 +819,24 @@ def search_markdown(df: pd.DataFrame, reference: str = "pw") -> str:
     notes = [f"- {sp}/{task}: budget {int(b)}" + (f"; {VAL_NOTES.get(f'{sp}/{task}', VAL_NOTES.get(sp))}"
                                                   if VAL_NOTES.get(f"{sp}/{task}", VAL_NOTES.get(sp)) else "")
              for (sp, task), b in budgets.items()]
-    return markdown(out) + "\n\n" + "\n".join(notes)
+    text = markdown(out) + "\n\n" + "\n".join(notes)
+    if "params_m" in df and df["params_m"].notna().any():         # a trained space: what each run found
+        b = best_found(df[df["params_m"].notna()])
+        b = b.assign(val=b["val"].map(num), test=b["test"].map(num), params_m=b["params_m"].map(lambda v: num(v, 3)),
+                     arch=b["arch"].map(lambda a: f"`{a}`"))
+        text += "\n\nBest architecture (by val) of each run:\n\n" + markdown(b.rename(columns={
+            "label": "method", "query": "found at query", "params_m": "params (M)", "arch": "genotype"}))
+    return text
+
+def best_found(df: pd.DataFrame) -> pd.DataFrame:
+    "Per run: the architecture with the best val (the first of ties), when it was queried, its val, test and params"
+    rows = []
+    for _, g in df.sort_values("query").groupby("key"):
+        r = g.iloc[int(np.argmax(g["val"].to_numpy()))]
+        rows.append({"space": r["space"], "task": r["task"], "label": r["label"], "seed": int(r["seed"]),
+                     "query": int(r["query"]), "val": r["val"], "test": r["test"],
+                     "params_m": r["params_m"] if "params_m" in g else np.nan, "arch": r["arch"]})
+    return pd.DataFrame(rows).sort_values(["space", "task", "label", "seed"], ignore_index=True)
 
 # %% ../nbs/13_search.ipynb #8607fc5a
 def search_panel(space: str = "toy",                    # initial space

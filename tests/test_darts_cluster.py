@@ -62,6 +62,10 @@ def test_search_sweep_sends_trainings_to_local_workers_and_resumes(tmp_cache, tm
     df = run_search_sweep(cfg, out, workers=2, progress=False)
     assert len(df) == 8 and set(df["label"]) == {"pw", "random"} and df["val"].between(0, 100).all()
     assert (df["params_m"] > 0).all() and (df["arch_train_seconds"] > 0).all()    # each architecture's size and cost
+    from nasloss_nb.search import best_found, search_markdown
+    best = best_found(df)
+    assert len(best) == 2 and (best["val"].to_numpy() == df.groupby("label")["best_val"].last().to_numpy()).all()
+    assert "Best architecture (by val) of each run" in search_markdown(df) and best["arch"].iloc[0] in search_markdown(df)
     files = list((tmp_cache / "darts-train").rglob("*.json"))
     assert len(files) == df["arch"].nunique() and (out / "results.parquet").exists()
     # the worker-trained result matches one trained here (same seed; CPU kernels differ in the last bits)
