@@ -212,8 +212,12 @@ def cmd_quickstart(args) -> str:
 def _run_args(p: argparse.ArgumentParser, unit: str) -> None:
     "The options `nasloss study` and `nasloss search` share: where to write, how to run, which part to run"
     p.add_argument("--out", required=True, help="results folder (reused to resume)")
-    p.add_argument("--workers", type=_workers, default=1, help="local worker processes (>= 1)")
-    p.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
+    trained = ("; a space that trains networks (darts-trained): that many trainings at once, on a local Dask cluster"
+               if unit == "run" else "")
+    p.add_argument("--workers", type=_workers, default=1, help="local worker processes (>= 1)" + trained)
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786" +
+                   ("; a trained space's trainings go to its workers (one-thread workers, or --resources train=1)"
+                    if unit == "run" else ""))
     p.add_argument("--root", default=None, help="benchmark data folder (default: $NASLOSS_DATA)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--space", action="append", default=None,

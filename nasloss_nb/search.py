@@ -575,7 +575,8 @@ def search_plan(config, out_dir) -> pd.DataFrame:
     done = set(past["key"]) if len(past) else set()
     per_run = {}
     if len(past):
-        t = past.groupby(["space", "label", "key"])[["train_seconds", "predict_seconds"]].sum().sum(axis=1)
+        cols = [c for c in ("train_seconds", "predict_seconds", "arch_train_seconds") if c in past]   # + a trained space's trainings
+        t = past.groupby(["space", "label", "key"])[cols].sum().sum(axis=1)
         per_run = t.groupby(["space", "label"]).median().to_dict()
     rows = []
     for s in search_settings(cfg):
