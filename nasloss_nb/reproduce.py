@@ -35,6 +35,8 @@ EXPERIMENTS: dict[str, Experiment] = {
     "search": Experiment("e04_search.ipynb", "Tables 2-4 and Fig. 7: PWLNAS against single losses and baselines",
                          ("search_nb201", "search_nb101", "search_transnas", "search_nbgraph", "search_tune_nb201",
                           "search_tune_nb101", "search_tune_transnas", "search_tune_nbgraph")),
+    "darts": Experiment("e04_search.ipynb", "DARTS trained on Fashion-MNIST: PWLNAS against random search, budget 20",
+                        ("search_darts_cpu",)),
 }
 MODES = ("committed", "rerun", "smoke")
 
@@ -203,8 +205,25 @@ def _search_items(p: dict, root: Path) -> list[tuple]:
     if len(tune): out.append(("table", "PW's switch point, chosen on separate seeds by val", choose_switch(tune)))
     return out + [("table", "Findings: the paper's search claims against our runs", search_findings(df))]
 
+def _darts_items(p: dict, root: Path) -> list[tuple]:
+    from nasloss_nb.darts_net import genotype_figure
+    from nasloss_nb.search import best_found, search_figure, search_results, search_table
+    frames = [f for f in (search_results(Path(root) / d) for d in _folders(p["results"]) if (Path(root) / d).exists()) if len(f)]
+    if not frames: raise NasLossError(f"no search runs in {p['results']}")
+    df = pd.concat(frames, ignore_index=True)
+    best = best_found(df)
+    out = [("table", "Best-found test accuracy (%) at the budget: mean, s.e., median, paired p vs PW", search_table(df)),
+           ("table", "The best architecture (by val) of each run", best),
+           ("figure", "Best-so-far test accuracy against queries", search_figure(df, title="DARTS trained: best-so-far test accuracy"))]
+    for lab, g in best.groupby("label", sort=False):
+        r = g.loc[g["val"].idxmax()]
+        out.append(("figure", f"{lab}: its best cell over {len(g)} runs",
+                    genotype_figure(r["arch"], title=f"{lab}, seed {r['seed']}: val {r['val']:.2f}%, test {r['test']:.2f}%, "
+                                                     f"{r['params_m']:.3f}M parameters")))
+    return out
+
 SECTIONS = {"fig2": _fig2_items, "fig3": _fig3_items, "fig4": _fig4_items, "fig5": _fig5_items, "fig6": _fig6_items,
-            "table1": _table1_items, "search": _search_items}
+            "table1": _table1_items, "search": _search_items, "darts": _darts_items}
 
 def report_items(name: str, params: dict, root: str | os.PathLike) -> list[tuple]:
     "The figures, tables and notes the report shows for experiment `name`, from the folders its parameters name"

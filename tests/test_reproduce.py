@@ -80,10 +80,10 @@ def test_resume_reruns_only_deleted_and_failed_notebooks(smoke):
 
 
 def test_unknown_experiment_lists_the_valid_ones():
-    with pytest.raises(UnknownNameError, match="unknown experiment 'fig9'; valid: fig2, fig3, fig4, fig5, fig6, table1, search, all"):
+    with pytest.raises(UnknownNameError, match="unknown experiment 'fig9'; valid: fig2, fig3, fig4, fig5, fig6, table1, search, darts, all"):
         experiment_names(["fig2", "fig9"])
     code, _, err = _cli("reproduce", "fig9")
-    assert code == 2 and "invalid choice: 'fig9'" in err and "'table1', 'search', 'all'" in err, err
+    assert code == 2 and "invalid choice: 'fig9'" in err and "'table1', 'search', 'darts', 'all'" in err, err
 
 
 def test_bad_parameter_file_fails_before_anything_runs(tmp_path):
@@ -118,4 +118,4 @@ def test_every_config_a_mode_runs_exists_and_validates(mode, tmp_path):
         if "parts" in p: paths = [Path(p["configs"]) / f"{x}.yaml" for x in p["parts"]]
         else: paths = [Path(c) for c in ([p["config"]] if isinstance(p["config"], str) else p["config"])]
         assert paths, name
-        for c in paths: (load_search_config if name == "search" else load_config)(ROOT / c)
+        for c in paths: (load_search_config if name in ("search", "darts") else load_config)(ROOT / c)
