@@ -91,7 +91,8 @@ def _fingerprint(nb: Path, params: dict) -> str:
     h = hashlib.sha256(nb.read_bytes()); h.update(json.dumps(params, sort_keys=True).encode())
     return h.hexdigest()[:16]
 
-def run_notebook(name: str, params: dict, out: str | os.PathLike, root: str | os.PathLike) -> dict:
+def run_notebook(name: str, params: dict, out: str | os.PathLike, root: str | os.PathLike,
+                 cell_timeout: int | None = None) -> dict:     # seconds per cell (None: no limit)
     "Execute experiment `name`'s notebook into OUT/notebooks/<name>.ipynb, unless a finished run with these parameters is there"
     pm = _papermill()
     nb = Path(root) / "nbs" / "exp" / EXPERIMENTS[name].notebook
@@ -103,7 +104,8 @@ def run_notebook(name: str, params: dict, out: str | os.PathLike, root: str | os
     if old.get("fingerprint") == base["fingerprint"]: return {**old, "ran": False}
     marker.unlink(missing_ok=True); dest.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    try: pm.execute_notebook(str(nb), str(dest), parameters=params, kernel_name="python3", cwd=str(nb.parent), progress_bar=False)
+    try: pm.execute_notebook(str(nb), str(dest), parameters=params, kernel_name="python3", cwd=str(nb.parent), progress_bar=False,
+                             execution_timeout=cell_timeout)
     except pm.PapermillExecutionError as e:
         return {**base, "status": "failed", "ran": True, "error": f"{e.ename}: {e.evalue} (cell {e.exec_count})"}
     except Exception as e:
@@ -311,7 +313,8 @@ def reproduce(names: str | Iterable[str],          # experiment names (see EXPER
         raise InvalidParameterError(f"out={str(out)!r} is inside {root / 'data'}, which holds the committed results: give another folder")
     params = {n: load_params(n, mode, out, root) for n in names}       # every file checked before anything runs
     if mode != "committed" and workers > 1: params = {n: {**p, "workers": workers} for n, p in params.items()}
-    runs = [run_notebook(n, params[n], out, root) for n in names]
+    # a smoke cell takes seconds: one that runs 30 min is a stuck kernel, an error rather than a silent wait
+    runs = [run_notebook(n, params[n], out, root, cell_timeout=1800 if smoke else None) for n in names]
     report = write_report([_entry(r, root, mode) for r in runs], out / "report.html", f"nasloss-nb reproduction ({mode})")
     table = pd.DataFrame([{"experiment": r["name"], "status": r["status"], "ran": r["ran"], "seconds": r.get("seconds"),
                            "notebook": r["executed"]} for r in runs])
