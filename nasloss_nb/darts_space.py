@@ -15,7 +15,7 @@ from .darts_train import DATASETS, cached_result, check_images, get_fidelity, sa
 
 # %% auto #0
 __all__ = ['EVENT_TOPIC', 'LazyAccuracy', 'train_on_worker', 'Cluster', 'TrainedDartsSpace', 'train_rows', 'arch_str', 'summary',
-           'row_extras', 'close', 'trained_darts']
+           'row_extras', 'close', 'trained_darts', 'best_cells']
 
 # %% ../nbs/15b_darts_space.ipynb #7d5ecf00
 class LazyAccuracy:
@@ -262,3 +262,16 @@ TrainedDartsSpace.close, TrainedDartsSpace.row_extras = close, row_extras
 def trained_darts(fidelity="smoke", dataset: str | None = None, seed: int = 0, pool: int = 1000, **kwargs) -> TrainedDartsSpace:
     "The DARTS space trained at `fidelity` (see `TrainedDartsSpace`): pass it to `search.run_search` as `space`"
     return TrainedDartsSpace(fidelity, dataset, seed, pool, **kwargs)
+
+# %% ../nbs/15b_darts_space.ipynb #5b1bd27f
+def best_cells(df) -> list[tuple[str, int, "go.Figure"]]:
+    "Per method of a trained-space search history: (label, runs, its best cell by val over the runs, drawn)"
+    from nasloss_nb.darts_net import genotype_figure
+    from nasloss_nb.search import best_found
+    out = []
+    for lab, g in best_found(df).groupby("label", sort=False):
+        r = g.loc[g["val"].idxmax()]
+        title = (f"{lab}: best cell of {len(g)} runs (seed {r['seed']}, query {r['query']}): val {r['val']:.2f}%, "
+                 f"test {r['test']:.2f}%, {r['params_m']:.3f}M parameters")
+        out.append((lab, len(g), genotype_figure(r["arch"], title=title)))
+    return out

@@ -194,11 +194,17 @@ def _folders(v) -> list[str]:
     "A folder parameter (a path, a list of paths, or '') as a list"
     return ([v] if v else []) if isinstance(v, str) else list(v)
 
-def _search_items(p: dict, root: Path) -> list[tuple]:
-    from nasloss_nb.search import choose_switch, search_figure, search_findings, search_results, search_table
+def _search_parts(p: dict, root: Path) -> dict[str, pd.DataFrame]:
+    "The stored search runs of each results folder the parameters name (folder name -> history); none raises"
+    from nasloss_nb.search import search_results
     parts = {Path(d).name: search_results(Path(root) / d) for d in _folders(p["results"]) if (Path(root) / d).exists()}
     parts = {k: v for k, v in parts.items() if len(v)}
     if not parts: raise NasLossError(f"no search runs in {p['results']}")
+    return parts
+
+def _search_items(p: dict, root: Path) -> list[tuple]:
+    from nasloss_nb.search import choose_switch, search_figure, search_findings, search_results, search_table
+    parts = _search_parts(p, root)
     df = pd.concat(parts.values(), ignore_index=True)
     tune = [search_results(Path(root) / d) for d in _folders(p.get("tuning", "")) if (Path(root) / d).exists()]
     tune = pd.concat(tune, ignore_index=True) if tune else pd.DataFrame()
@@ -208,21 +214,13 @@ def _search_items(p: dict, root: Path) -> list[tuple]:
     return out + [("table", "Findings: the paper's search claims against our runs", search_findings(df))]
 
 def _darts_items(p: dict, root: Path) -> list[tuple]:
-    from nasloss_nb.darts_net import genotype_figure
-    from nasloss_nb.search import best_found, search_figure, search_results, search_table
-    frames = [f for f in (search_results(Path(root) / d) for d in _folders(p["results"]) if (Path(root) / d).exists()) if len(f)]
-    if not frames: raise NasLossError(f"no search runs in {p['results']}")
-    df = pd.concat(frames, ignore_index=True)
-    best = best_found(df)
-    out = [("table", "Best-found test accuracy (%) at the budget: mean, s.e., median, paired p vs PW", search_table(df)),
-           ("table", "The best architecture (by val) of each run", best),
-           ("figure", "Best-so-far test accuracy against queries", search_figure(df, title="DARTS trained: best-so-far test accuracy"))]
-    for lab, g in best.groupby("label", sort=False):
-        r = g.loc[g["val"].idxmax()]
-        out.append(("figure", f"{lab}: its best cell over {len(g)} runs",
-                    genotype_figure(r["arch"], title=f"{lab}, seed {r['seed']}: val {r['val']:.2f}%, test {r['test']:.2f}%, "
-                                                     f"{r['params_m']:.3f}M parameters")))
-    return out
+    from nasloss_nb.darts_space import best_cells
+    from nasloss_nb.search import best_found, search_figure, search_table
+    df = pd.concat(_search_parts(p, root).values(), ignore_index=True)
+    return [("table", "Best-found test accuracy (%) at the budget: mean, s.e., median, paired p vs PW", search_table(df)),
+            ("table", "The best architecture (by val) of each run", best_found(df)),
+            ("figure", "Best-so-far test accuracy against queries", search_figure(df, title="DARTS trained: best-so-far test accuracy")),
+            *[("figure", f"{lab}: its best cell over {n} runs", fig) for lab, n, fig in best_cells(df)]]
 
 SECTIONS = {"fig2": _fig2_items, "fig3": _fig3_items, "fig4": _fig4_items, "fig5": _fig5_items, "fig6": _fig6_items,
             "table1": _table1_items, "search": _search_items, "darts": _darts_items}

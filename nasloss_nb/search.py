@@ -594,10 +594,8 @@ def _training_cluster(scheduler: str | None, workers: int):
     except ImportError:
         raise NasLossError("--scheduler (and --workers with a trained space) need Dask: pip install 'nasloss-nb[dask]'") from None
     if scheduler:
-        try: client = Client(scheduler, timeout=30)
-        except (OSError, TimeoutError, ValueError) as e:
-            raise NasLossError(f"cannot reach the Dask scheduler {scheduler!r} ({type(e).__name__}: {e}); check --scheduler") from None
-        with client: yield client
+        from nasloss_nb.sweep import _Dask             # the study's connection: same timeout and message
+        with _Dask(scheduler).client as client: yield client
         return
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as lc, Client(lc) as client:
         yield client
