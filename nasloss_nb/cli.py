@@ -114,8 +114,7 @@ def _search_report(args) -> str:
         if df.empty: raise NasLossError(f"no search runs for space(s) {', '.join(args.space)} in {', '.join(args.results)}")
     if args.html: search_figure(df).write_html(args.html, include_plotlyjs=True)
     if args.findings_only: return markdown(search_findings(df))
-    f = search_findings(df)
-    return search_markdown(df) + ("\n\n" + markdown(f) if len(f) else "")     # no paper claim about a space: no table
+    return search_markdown(df) + "\n\n" + markdown(search_findings(df))
 
 def cmd_search(args) -> str:
     "Text for `nasloss search`: run (or with --plan, plan) the search config, then the search table"
