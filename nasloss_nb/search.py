@@ -688,7 +688,8 @@ def _method_order(labels, reference: str) -> list[str]:
 def search_table(df: pd.DataFrame, reference: str = "pw", at: int | None = None) -> pd.DataFrame:
     "Per space/task and method: best-found test at the budget (mean, s.e., median), paired p vs `reference`, paper"
     if df.empty: raise InvalidParameterError("no search runs to summarise")
-    fr = final_results(df, at)
+    import math                                     # fsum: a mean that does not depend on the order of the runs,
+    fr = final_results(df, at)                      # so a table does not flip its last digit between pandas versions
     rows = []
     for (sp, task), g in sorted(fr.groupby(["space", "task"]), key=lambda kv: _task_order(*kv[0])):
         by = {lab: x.set_index("seed")["shown"] for lab, x in g.groupby("label")}
@@ -699,7 +700,7 @@ def search_table(df: pd.DataFrame, reference: str = "pw", at: int | None = None)
             p, n = _paired_p(ref, v) if ref is not None and lab != reference else (np.nan, 0)
             rows.append({"space": sp, "task": task, "method": lab, "runs": len(v),
                          "value": "test error %" if sp in ERROR_SPACES else "test (higher is better)",
-                         "mean": v.mean(), "s.e.": v.sem(), "median": v.median(),
+                         "mean": math.fsum(v) / len(v), "s.e.": v.sem(), "median": v.median(),
                          f"p vs {reference}": p, "paper": paper.get(lab, np.nan)})
         for lab in ("NPENAS (MSE)", "global best"):
             if lab in paper: rows.append({"space": sp, "task": task, "method": f"paper: {lab}", "paper": paper[lab]})
