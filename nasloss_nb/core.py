@@ -11,8 +11,8 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['NasLossError', 'UnknownNameError', 'InvalidParameterError', 'DataMissingError', 'DataCorruptError', 'CacheError',
-           'check_choice', 'Registry', 'seed_all', 'get_device', 'data_root', 'cache_dir', 'atomic_write',
-           'sha256_file']
+           'check_choice', 'Registry', 'seed_all', 'get_device', 'data_root', 'cache_dir', 'remove_dead_temps',
+           'atomic_write', 'sha256_file']
 
 # %% ../nbs/00_core.ipynb #94c28425
 class NasLossError(Exception):
@@ -99,12 +99,37 @@ def cache_dir() -> Path:
     return p
 
 # %% ../nbs/00_core.ipynb #06c3a75a
+def _host_tag() -> str:
+    "This host's name as a file-name part (no dots, so a temp file's name parses back)"
+    import socket
+    return "".join(c if c.isalnum() or c == "-" else "_" for c in socket.gethostname())[:40] or "host"
+
+def _pid_alive(pid: int) -> bool:
+    try: os.kill(pid, 0)                    # signal 0: a check, nothing is sent
+    except ProcessLookupError: return False
+    except PermissionError: return True     # alive, another user's
+    return True
+
+def remove_dead_temps(path: str | os.PathLike) -> int:
+    "Remove the temporary files of `path` whose writer, on this host, was killed before it could (SIGKILL skips clean-up)"
+    path = Path(path)
+    if os.name != "posix" or not path.parent.is_dir(): return 0   # os.kill(pid, 0) is a check only on POSIX
+    import glob
+    head, n = f"{path.name}.{_host_tag()}-", 0
+    for t in path.parent.glob(glob.escape(head) + "*.tmp"):
+        pid = t.name[len(head):].split(".", 1)[0]
+        if pid.isdigit() and not _pid_alive(int(pid)):   # another host's temp, or a live writer's: left alone
+            try: t.unlink(); n += 1
+            except OSError: pass                 # removed by another process first, or a read-only cache
+    return n
+
 def atomic_write(path: str | os.PathLike,          # final file path
                  write: Callable[[Path], Any],      # writes the content to the temporary path it is given
                 ) -> Path:
-    "Write through a temporary file in the same folder, then rename: readers never see a partial file"
+    "Write through a temporary file in the same folder, then rename: readers never see a partial file; a killed writer's leftover temp is removed by the next write or `load_npz`"
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    remove_dead_temps(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.{_host_tag()}-{os.getpid()}.", suffix=".tmp")
     os.close(fd)
     try:
         write(Path(tmp))

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable
 import numpy as np
 from .core import (CacheError, DataCorruptError, DataMissingError, atomic_write, cache_dir, check_choice,
-                             data_root, sha256_file)
+                             data_root, remove_dead_temps, sha256_file)
 
 # %% auto #0
 __all__ = ['registry', 'locate', 'verify', 'CacheRebuiltWarning', 'save_npz', 'load_npz', 'cached_arrays', 'check_finite']
@@ -79,6 +79,7 @@ def save_npz(f: Path, arrays: dict[str, np.ndarray]) -> Path:
 
 def load_npz(f: Path) -> dict[str, np.ndarray] | None:
     "The arrays of cache file `f` if it exists and matches its digest; else None (a damaged file is reported by name)"
+    remove_dead_temps(f)                # a killed writer's leftover temp file
     if not f.exists(): return None
     try:
         with np.load(f, allow_pickle=False) as z: arrays = {k: z[k] for k in z.files}

@@ -42,7 +42,10 @@ def test_two_workers_train_at_smoke_and_a_killed_worker_loses_one_training(clust
     assert starts.drop(killed).eq(1).all() and len(starts) == 3   # ...and nothing else did
     assert {e["pid"] for e in ev} - {victim["pid"]}      # another process trained it
     files = list((tmp_cache / "darts-train").rglob("*.json"))
-    assert len(files) == 3 and not list(tmp_cache.rglob("*.tmp"))    # streamed into this machine's cache, whole
+    assert len(files) == 3 and not list((tmp_cache / "darts-train").rglob("*.tmp"))   # streamed into this machine's cache, whole
+    from nasloss_nb.data import load_npz                 # the image cache is whole too; if the kill hit its write,
+    assert all(load_npz(f) is not None for f in tmp_cache.glob("*.npz"))   # the dead writer's temp goes at the next read
+    assert not list(tmp_cache.rglob("*.tmp"))
     for r in rows:
         res = sp.results[r]
         assert not res["cached"] and 0 <= res["val"] <= 100 and res["params_m"] > 0 and res["worker"].startswith("tcp://")
