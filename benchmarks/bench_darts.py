@@ -25,6 +25,9 @@ ap.add_argument("--variants", nargs="+", default=None, choices=["fp32", "channel
 ap.add_argument("--genotypes", nargs="+", default=["darts_v2", "all_sep_conv_3x3", "all_max_pool_3x3"],
                 help="darts_v2, or all_<op> (every edge the same op)")
 args = ap.parse_args()
+from nasloss_nb.core import InvalidParameterError, check_device     # noqa: E402
+try: args.device = check_device(args.device)                       # e.g. --device cuda on a CPU-only torch: say so now
+except InvalidParameterError as e: raise SystemExit(f"bench_darts.py: {e}")
 torch.set_num_threads(args.threads)
 cuda = args.device.startswith("cuda")
 steps_of = lambda fname: args.steps or (50 if cuda else 4 if fname == "paper" else 12)

@@ -11,8 +11,8 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['NasLossError', 'UnknownNameError', 'InvalidParameterError', 'DataMissingError', 'DataCorruptError', 'CacheError',
-           'check_choice', 'Registry', 'seed_all', 'get_device', 'data_root', 'cache_dir', 'remove_dead_temps',
-           'atomic_write', 'sha256_file']
+           'check_choice', 'Registry', 'seed_all', 'get_device', 'check_device', 'data_root', 'cache_dir',
+           'remove_dead_temps', 'atomic_write', 'sha256_file']
 
 # %% ../nbs/00_core.ipynb #94c28425
 class NasLossError(Exception):
@@ -72,6 +72,27 @@ def get_device(prefer: str | None = None) -> str:
     if prefer: return prefer
     import torch
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+def check_device(device) -> str:
+    "`device` checked against this machine's torch, 'auto' resolved (cuda when available, else cpu): before any work"
+    import re, torch
+    valid = "need cpu, cuda, cuda:N, mps or auto"
+    if not isinstance(device, str): raise InvalidParameterError(f"device={device!r}: {valid}")
+    if device == "auto": return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cpu": return device
+    if device == "mps":
+        if not torch.backends.mps.is_available():
+            raise InvalidParameterError("device='mps': this machine's torch has no MPS (Apple GPU) backend; use 'cpu' or 'auto'")
+        return device
+    m = re.fullmatch(r"cuda(?::(\d+))?", device)
+    if not m: raise InvalidParameterError(f"device={device!r}: {valid}")
+    if not torch.cuda.is_available():
+        raise InvalidParameterError(f"device={device!r}: this torch ({torch.__version__}) sees no CUDA GPU; use 'cpu' or "
+                                    "'auto', or install a CUDA build of torch (README: drop -c constraints.txt)")
+    n = torch.cuda.device_count()
+    if m.group(1) is not None and int(m.group(1)) >= n:
+        raise InvalidParameterError(f"device={device!r}: this machine has {n} CUDA GPU(s), cuda:0 to cuda:{n - 1}")
+    return device
 
 # %% ../nbs/00_core.ipynb #3b7535fb
 def data_root(root: str | os.PathLike | None = None) -> Path:

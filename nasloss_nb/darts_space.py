@@ -8,7 +8,7 @@ import hashlib, os, uuid
 from typing import Sequence
 import numpy as np
 import torch
-from .core import InvalidParameterError, NasLossError, UnknownNameError
+from .core import InvalidParameterError, NasLossError, UnknownNameError, check_device
 from .spaces.darts import DartsSpace, canonical_codes, sample_genotypes, valid_codes
 from .darts_net import from_arch, genotype_str
 from .darts_train import DATASETS, cached_result, check_images, get_fidelity, save_result, train_genotype
@@ -101,6 +101,18 @@ class Cluster:
                 "at once: start workers with --nthreads 1, or give every worker --resources train=1")
         return None
 
+    def check_device(self, device: str) -> None:
+        "Refuse `device` unless every worker's torch has it ('auto' and 'cpu' always work): before anything is sent"
+        if device in ("cpu", "auto"): return
+        def probe(device=device):
+            try: check_device(device); return None
+            except InvalidParameterError as e: return str(e)
+        bad = {a: why for a, why in self.client.run(probe).items() if why}
+        if bad:
+            why = next(iter(bad.values())).split(": ", 1)[-1]           # the worker's reason, without its device= prefix
+            raise InvalidParameterError(f"device={device!r} is not on Dask worker(s) {', '.join(sorted(bad))}: {why} "
+                                        "('auto' uses each worker's GPU when it has one)")
+
     def train(self, jobs: dict):
         "Yield (key, result) for each {key: train_on_worker arguments} as its training finishes"
         from distributed import KilledWorker, as_completed
@@ -160,12 +172,15 @@ class TrainedDartsSpace(DartsSpace):
         if bad: raise InvalidParameterError(f"unknown training option(s) {', '.join(bad)}; valid: channels_last, amp")
         if not isinstance(device, str) or not (device in ("cpu", "auto") or device.startswith(("cuda", "mps"))):
             raise InvalidParameterError(f"device={device!r}: need cpu, cuda, cuda:N, mps or auto")
-        if device == "auto" and scheduler is None: device = "cuda" if torch.cuda.is_available() else "cpu"
+        if scheduler is None: device = check_device(device)    # here: this machine must have it ('auto' resolved)
         if threads is not None and (type(threads) is not int or threads < 1):
             raise InvalidParameterError(f"threads={threads!r} must be an int >= 1 or None")
         self.seed, self.root, self.device, self.train_kwargs, self.threads = seed, root, device, train_kwargs, threads
         if scheduler is None and check_data: check_images(ds, root)    # trained here: the images must be here (workers read their own)
         self.cluster = None if scheduler is None else Cluster(scheduler)     # checked (reachable, workers) before any work
+        if self.cluster is not None:
+            try: self.cluster.check_device(device)                      # every worker must have it
+            except BaseException: self.cluster.close(); raise
         self.results: dict[int, dict] = {}
         self.val, self.test = LazyAccuracy(self, "val"), LazyAccuracy(self, "test")
         self._cache = _LiveGraphs(self)

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 from .core import (CacheError, DataCorruptError, InvalidParameterError, atomic_write, cache_dir,
-                             check_choice)
+                             check_choice, check_device)
 from .data import cached_arrays, locate, registry
 from .darts_net import DartsNet, from_arch, genotype_str, params_m, to_arch
 
@@ -297,6 +297,7 @@ def train_genotype(genotype,                            # a Genotype, its DARTS 
     arch, fid = to_arch(genotype), get_fidelity(fidelity)
     ds = check_choice(dataset or fid.dataset, DATASETS, "image data set")
     if type(seed) is not int or seed < 0: raise InvalidParameterError(f"seed={seed!r} must be an int >= 0")
+    device = check_device(device)                         # 'cuda' on a machine without one: refused now, not mid-training
     if cache and (r := cached_result(arch, ds, fid, seed)) is not None: return r | {"cached": True}
     data, info = fidelity_data(fid, ds, root, device), DATASETS[ds]
     t0 = time.perf_counter()

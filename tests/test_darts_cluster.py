@@ -94,6 +94,22 @@ def test_workers_with_several_threads_are_refused_before_anything_runs(tmp_cache
         assert Cluster(client).resources == {"train": 1}     # declared: each training asks for the one unit
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal of 'cuda' where torch has none")
+def test_a_device_the_machine_lacks_is_refused_before_anything_runs(tmp_cache):
+    from nasloss_nb.darts_space import trained_darts
+    from nasloss_nb.spaces.darts import sample_genotypes
+    with pytest.raises(InvalidParameterError, match="device='cuda': this torch .* sees no CUDA GPU"):
+        dt.train_genotype(sample_genotypes(1, np.random.default_rng(0))[0], "fashion-mnist", "smoke", device="cuda")
+    with pytest.raises(InvalidParameterError, match="sees no CUDA GPU"): trained_darts("smoke", pool=5, device="cuda")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as lc, \
+            distributed.Client(lc) as client:
+        with pytest.raises(InvalidParameterError, match=r"device='cuda:1' is not on Dask worker\(s\) \w+://.*: this torch .* sees no CUDA GPU"):
+            trained_darts("smoke", pool=5, scheduler=client, device="cuda:1")
+        assert not client.get_events("nasloss-train")        # nothing was sent
+        assert trained_darts("smoke", pool=5, scheduler=client, device="auto").device == "auto"   # each worker decides
+    assert not list(tmp_cache.rglob("*.json"))
+
+
 def test_bad_cluster_and_space_arguments(tmp_cache, tmp_path):
     from nasloss_nb.darts_space import Cluster, trained_darts
     from nasloss_nb.search import run_search, run_search_sweep
