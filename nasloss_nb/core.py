@@ -78,7 +78,7 @@ def check_device(device) -> str:
     import re, torch
     valid = "need cpu, cuda, cuda:N, mps or auto"
     if not isinstance(device, str): raise InvalidParameterError(f"device={device!r}: {valid}")
-    if device == "auto": return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "auto": return get_device()
     if device == "cpu": return device
     if device == "mps":
         if not torch.backends.mps.is_available():

@@ -70,7 +70,7 @@ def train_on_worker(arch, dataset: str, fidelity, seed: int, root, device: str, 
     w = get_worker()
     _keep_freed_memory()                                            # 2.3x faster under Dask's nanny (see above)
     torch.set_num_threads(threads or w.state.nthreads)
-    if device == "auto": device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = check_device(device)                                   # 'auto': this worker's GPU when it has one
     ev = {"arch": list(arch), "worker": w.address, "pid": os.getpid(), "device": device}
     w.log_event(EVENT_TOPIC, ev | {"event": "start"})
     r = train_genotype(arch, dataset, fidelity, seed, root=root, device=device, cache=False, **train_kwargs)
