@@ -22,7 +22,7 @@ def _fmt_summary(s: dict) -> str:
 def cmd_spaces(args) -> str:
     "Text for `nasloss spaces`"
     if args.list:
-        rows = {n: ", ".join(space_module(n).TASKS) for n in space_names()}
+        rows = {n: ", ".join(space_module(n).TASKS or ["any name (the table's own)"]) for n in space_names()}
         return json.dumps(rows, indent=1) if args.json else _fmt_summary(rows)
     t0 = time.perf_counter()
     space = load_space(args.space, args.task, root=args.root)

@@ -4,7 +4,8 @@
 
 # %% ../nbs/03_encodings.ipynb #7df369e9
 from __future__ import annotations
-import hashlib
+import hashlib, inspect, json, marshal, os
+from pathlib import Path
 import numpy as np
 import torch
 from .core import cache_dir
@@ -12,52 +13,92 @@ from .data import load_npz, save_npz
 from .spaces.base import TabularSpace
 
 # %% auto #0
-__all__ = ['compact_graphs', 'dense_graphs', 'flat_encoding', 'pyg_batch']
+__all__ = ['graph_digest', 'cached_tensors', 'compact_graphs', 'dense_graphs', 'flat_encoding', 'pyg_batch']
 
 # %% ../nbs/03_encodings.ipynb #5b7d8fa3
-def _graph_cache_key(space: TabularSpace) -> str:
-    "Disk-cache name of a space's graphs: its graph_key plus a digest of its architecture codes"
-    digest = hashlib.sha1(np.ascontiguousarray(space.codes).tobytes()).hexdigest()[:12]
-    return f"graphs-{space.graph_key or space.name}-{len(space)}-{digest}.npz"
+def _source_digest(fn) -> bytes:
+    "What a converter's output depends on: its module's source file (helpers included), else its code object"
+    fn = getattr(fn, "__func__", fn)
+    try:
+        path = inspect.getsourcefile(fn)
+        if path and os.path.isfile(path): return Path(path).read_bytes()
+    except TypeError: pass
+    code = getattr(fn, "__code__", None)
+    return marshal.dumps(code) if code is not None else repr(fn).encode()
+
+def graph_digest(space: TabularSpace) -> str:
+    "Content key of a space's graphs: its codes, its converter (`to_graph`, `graphs`, a cell's `to_graph`) and node types"
+    d = space.__dict__.get("_codes_digest")
+    if d is None or d[0] is not space.codes:      # codes are set once; a new array means new content
+        d = (space.codes, hashlib.sha256(np.ascontiguousarray(space.codes).tobytes()).hexdigest())
+        space.__dict__["_codes_digest"] = d
+    h = hashlib.sha256(d[1].encode())
+    cell = getattr(space, "cell", None)
+    for fn in (space.to_graph, space.graphs, getattr(cell, "to_graph", None)):
+        if fn is not None: h.update(_source_digest(fn))
+    spec = cell.digest() if hasattr(cell, "digest") else ""
+    h.update(json.dumps([type(space).__qualname__, list(space.node_types), space.max_nodes, spec]).encode())
+    return h.hexdigest()[:20]
+
+def _graph_cache_key(space: TabularSpace) -> str | None:
+    "Disk-cache name of a space's graphs, or None when they may depend on more than the codes (not cached on disk)"
+    if not getattr(space, "graphs_from_codes", False): return None
+    return f"graphs-{space.graph_key or space.name}-{len(space)}-{graph_digest(space)}.npz"
+
+def _fresh(space: TabularSpace) -> None:
+    "Drop every tensor cached on `space` when its graphs' content key changed (new codes or a new `to_graph`)"
+    c = space._cache
+    if type(c) is not dict: return                # a live cache (trained spaces) keeps itself current
+    key = graph_digest(space)
+    if c.get("graphs_key") != key: c.clear(); c["graphs_key"] = key
+
+def cached_tensors(space: TabularSpace, key, build):
+    "`space._cache[key]`, made by `build()` when missing; all of them are dropped first if the graphs changed"
+    _fresh(space)
+    if key not in space._cache: space._cache[key] = build()
+    return space._cache[key]
 
 def compact_graphs(space: TabularSpace) -> tuple[np.ndarray, np.ndarray]:
-    "`space.graphs()` (adj [A,V,V] uint8, ops [A,V] int16, -1 = padding), cached in memory and on disk"
-    if "graphs" in space._cache: return space._cache["graphs"]
-    f = cache_dir() / _graph_cache_key(space)
+    "`space.graphs()` (adj [A,V,V] uint8, ops [A,V] int16, -1 = padding), cached in memory and, by content, on disk"
+    return cached_tensors(space, "graphs", lambda: _load_graphs(space))
+
+def _load_graphs(space: TabularSpace) -> tuple[np.ndarray, np.ndarray]:
+    name = _graph_cache_key(space)
+    if name is None: return space.graphs()
+    f = cache_dir() / name
     z = load_npz(f)                       # verified; None when missing or damaged (then reported by name)
-    if z is not None and set(z) == {"adj", "ops"}: out = (z["adj"], z["ops"])
-    else:
-        out = space.graphs()              # rebuilt from the space's own (verified) table
-        save_npz(f, {"adj": out[0], "ops": out[1]})
-    space._cache["graphs"] = out
+    if z is not None and set(z) == {"adj", "ops"}: return z["adj"], z["ops"]
+    out = space.graphs()                  # rebuilt from the space's own (verified) table
+    save_npz(f, {"adj": out[0], "ops": out[1]})
     return out
+
 
 # %% ../nbs/03_encodings.ipynb #e9e6ba47
 def dense_graphs(space: TabularSpace,   # any space
                  device: str = "cpu",   # where the tensors live
                 ) -> dict[str, torch.Tensor]:
     "Whole-space tensors: adj [A,V,V] float32, x [A,V,F] one-hot float32, mask [A,V] bool"
-    key = ("dense", device)
-    if key in space._cache: return space._cache[key]
+    return cached_tensors(space, ("dense", device), lambda: _dense(space, device))
+
+def _dense(space: TabularSpace, device: str) -> dict[str, torch.Tensor]:
     adj, ops = compact_graphs(space)
     ops_t = torch.as_tensor(ops.astype(np.int64))
     F = len(space.node_types)
     x = torch.eye(F + 1, dtype=torch.float32)[ops_t + 1][..., 1:]  # row 0 of the identity = padding -> zeros
     out = {"adj": torch.as_tensor(adj).to(torch.float32).to(device), "x": x.to(device),
            "mask": (ops_t >= 0).to(device)}
-    space._cache[key] = out
     return out
 
 # %% ../nbs/03_encodings.ipynb #ebfb8919
 def flat_encoding(space: TabularSpace, device: str = "cpu") -> torch.Tensor:
     "[A, V(V-1)/2 + V*F] float32: adjacency upper triangle then per-node one-hot ops"
-    key = ("flat", device)
-    if key not in space._cache:
+    def build():
         g = dense_graphs(space, device)
         V = g["adj"].shape[1]
         iu = torch.triu_indices(V, V, offset=1, device=g["adj"].device)
-        space._cache[key] = torch.cat([g["adj"][:, iu[0], iu[1]], g["x"].flatten(1)], 1)
-    return space._cache[key]
+        return torch.cat([g["adj"][:, iu[0], iu[1]], g["x"].flatten(1)], 1)
+    return cached_tensors(space, ("flat", device), build)
+
 
 # %% ../nbs/03_encodings.ipynb #8b5e3ca8
 def pyg_batch(dense: dict[str, torch.Tensor],  # output of `dense_graphs`

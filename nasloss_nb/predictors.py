@@ -7,12 +7,13 @@ from __future__ import annotations
 import math
 import torch
 from torch import nn, Tensor
-from .core import Registry
-from .encodings import dense_graphs, flat_encoding
+from .core import InvalidParameterError, Registry
+from .encodings import cached_tensors, dense_graphs, flat_encoding
+from .spaces.table import GraphSet
 
 # %% auto #0
 __all__ = ['PREDICTORS', 'fast_dropout', 'FastDropout', 'stacked_params', 'unstacked_state', 'gcn_norm', 'DirectedGCNLayer',
-           'GCNPredictor', 'MLPPredictor', 'laplacian_pe', 'TransformerPredictor', 'make_predictor']
+           'GCNPredictor', 'MLPPredictor', 'laplacian_pe', 'TransformerPredictor', 'make_predictor', 'as_graph_set']
 
 # %% ../nbs/05_predictors.ipynb #63a79bb8
 PREDICTORS = Registry("predictor")
@@ -104,12 +105,11 @@ class GCNPredictor(nn.Module):
 
     def features(self, space, device="cpu") -> dict[str, Tensor]:
         "Whole-space one-hot ops `x`, `mask`, and the normalised adjacencies along (`a_fwd`) and against (`a_bwd`) edges"
-        key = ("gcn", device)
-        if key not in space._cache:
+        def build():
             g = dense_graphs(space, device)
-            space._cache[key] = {"x": g["x"], "mask": g["mask"], "a_fwd": gcn_norm(g["adj"], g["mask"]),
-                                 "a_bwd": gcn_norm(g["adj"].transpose(-1, -2), g["mask"])}
-        return space._cache[key]
+            return {"x": g["x"], "mask": g["mask"], "a_fwd": gcn_norm(g["adj"], g["mask"]),
+                    "a_bwd": gcn_norm(g["adj"].transpose(-1, -2), g["mask"])}
+        return cached_tensors(space, ("gcn", device), build)
 
     def reset_parameters(self):
         for m in self.modules():
@@ -219,11 +219,10 @@ class TransformerPredictor(nn.Module):
     def features(self, space, device="cpu") -> dict[str, Tensor]:
         "Dense graph tensors plus the Laplacian positional encoding `pe` [A, V, pe_dim]"
         pe_dim = self.args["pe_dim"]
-        key = ("transformer", device, pe_dim)
-        if key not in space._cache:
+        def build():
             g = dense_graphs(space, device)
-            space._cache[key] = dict(g, pe=laplacian_pe(g["adj"].cpu(), g["mask"].cpu(), pe_dim).to(device))
-        return space._cache[key]
+            return dict(g, pe=laplacian_pe(g["adj"].cpu(), g["mask"].cpu(), pe_dim).to(device))
+        return cached_tensors(space, ("transformer", device, pe_dim), build)
 
     def reset_parameters(self):
         for m in self.modules():
@@ -243,9 +242,23 @@ class TransformerPredictor(nn.Module):
 
 # %% ../nbs/05_predictors.ipynb #ebdac381
 def make_predictor(name: str,              # gcn | mlp | transformer
-                   space,                  # the space it will score (sets the input size)
+                   space,                  # the space it will score (sets the input size), a `GraphSet` or [(adjacency, ops), ...]
                    **kwargs) -> nn.Module:  # constructor arguments
-    "A predictor sized for `space`'s features"
+    "A predictor sized for `space`'s features (for graphs without a space, it keeps their vocabulary as `graph_spec`)"
     cls = PREDICTORS[name]
+    graph_set = isinstance(space, (list, tuple, GraphSet))
+    if graph_set: space = as_graph_set(space)
     in_dim = flat_encoding(space).shape[1] if cls.encoding == "flat" else len(space.node_types)
-    return cls(in_dim, **kwargs)
+    model = cls(in_dim, **kwargs)
+    if graph_set: model.graph_spec = space.cell.spec()
+    return model
+
+def as_graph_set(graphs, model: nn.Module | None = None) -> GraphSet:
+    "`graphs` as a `GraphSet`, read with the vocabulary and size `model` was built for (its `graph_spec`) when it has one"
+    spec = getattr(model, "graph_spec", None)
+    if isinstance(graphs, GraphSet):
+        if spec is not None and graphs.cell.spec() != spec:
+            raise InvalidParameterError(f"these graphs were read with {graphs.cell!r}, the model was built for {spec}: "
+                                        "build them with GraphSet(graphs, like=model.graph_spec)")
+        return graphs
+    return GraphSet(graphs, like=spec) if spec is not None else GraphSet(graphs)

@@ -52,7 +52,9 @@ def _check_space(s: Any, n: str) -> None:
     if getattr(mod, "TRAINED", False):
         raise InvalidParameterError(f"{n}.space={s['space']!r} trains each architecture it is asked about: the predictor study "
                                     "needs a whole table (use darts, the NAS-Bench-301 table), or search it with nasloss search")
-    if s.get("task") is not None: check_name(s["task"], mod.TASKS, f"{n}.task")
+    if s.get("task") is not None:
+        if mod.TASKS is None: check_name(s["task"], [s["task"]] if isinstance(s["task"], str) and s["task"] else [], f"{n}.task")
+        else: check_name(s["task"], mod.TASKS, f"{n}.task")
     if ("portions" in s) == ("n_train" in s): raise InvalidParameterError(f"{n}={s} needs portions or n_train (one of them)")
     if "portions" in s:
         check_list(s["portions"], f"{n}.portions", item=lambda x, m: check_real(x, m, lo=0, hi=100, lo_open=True),

@@ -10,7 +10,7 @@ import numpy as np
 from ..core import InvalidParameterError, NasLossError, UnknownNameError, check_choice
 
 # %% auto #0
-__all__ = ['Arch', 'SPLITS', 'TabularSpace', 'space_names', 'space_module', 'load_space']
+__all__ = ['Arch', 'SPLITS', 'TabularSpace', 'space_names', 'space_module', 'load_space', 'check_task', 'table_spaces']
 
 # %% ../../nbs/02_spaces.ipynb #ff5867dc
 Arch = tuple  # an architecture: an immutable tuple of ints
@@ -23,6 +23,7 @@ class TabularSpace:
     node_types: tuple[str, ...] = ()  # node labels of `to_graph`, in one-hot order
     max_nodes: int = 0               # largest graph of the space
     graph_key: str = ""              # cache key of the whole-space graph tensors (same for all tasks)
+    graphs_from_codes: bool = False  # True when to_graph reads only the code: graphs are then cached on disk by code
 
     def __init__(self, codes: np.ndarray,          # [A, D] int: one row per architecture
                  val: np.ndarray, test: np.ndarray,  # [A] float: higher is better
@@ -143,5 +144,15 @@ def load_space(name: str,                     # nb101 | nb201 | transnas-micro |
                **options) -> TabularSpace:     # space-specific options (see each space's `load`)
     "Load a search space with its benchmark table for one task"
     mod = space_module(name)
-    task = mod.TASKS[0] if task is None else check_choice(task, mod.TASKS, f"task of {name}")
-    return mod.load(task, root=root, **options)
+    return mod.load(check_task(mod, task, name), root=root, **options)
+
+def check_task(mod, task: str | None, name: str) -> str | None:
+    "`task` checked against the space module's TASKS (None = its first); a module with TASKS = None takes any name"
+    if mod.TASKS is None:
+        if task is None or (isinstance(task, str) and task): return task
+        raise InvalidParameterError(f"task={task!r} of {name}: need a non-empty name (or None for the default)")
+    return mod.TASKS[0] if task is None else check_choice(task, mod.TASKS, f"task of {name}")
+
+def table_spaces() -> list[str]:
+    "The built-in benchmark tables: spaces that load with no options and answer queries instantly (what explorers offer)"
+    return [n for n in space_names() if space_module(n).TASKS and not getattr(space_module(n), "TRAINED", False)]

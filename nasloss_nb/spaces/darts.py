@@ -105,6 +105,7 @@ class DartsSpace(TabularSpace):
     "DARTS genotypes; table = 725 cells with NAS-Bench-301 surrogate accuracy"
     name, label = "darts", "NAS-Bench-301 surrogate (725 cells)"
     node_types, max_nodes, graph_key = NODE_TYPES, 30, "darts-nb301-725"
+    graphs_from_codes = True  # to_graph reads only the code, so graphs may be cached by code
 
     def is_valid(self, arch) -> bool:
         "32 ints: inputs of node k in 0..k+1 and distinct, ops 0..6 (any genotype, not only the table's)"

@@ -374,6 +374,7 @@ class NB101Space(TabularSpace):
     "NAS-Bench-101 cells (canonical arch codes) with a benchmark table; isomorphic codes find the same row"
     name, label = "nb101", "NAS-Bench-101 (CIFAR-10)"
     node_types, max_nodes, graph_key = ("input", *OPS, "output"), MAX_V, "nb101"
+    graphs_from_codes = True  # to_graph reads only the code, so graphs may be cached by code
     full_size = 423_624   # training portions refer to the full space (paper: 0.1% = 424 cells), see study.full_size
 
     def __init__(self, codes, val, test, *,           # codes: canonical (see `canonical_codes`)

@@ -165,6 +165,7 @@ class CellSpace(TabularSpace):
 class NB201Space(CellSpace):
     "NAS-Bench-201 / NATS-Bench topology space: 15,625 cells"
     name, label, graph_key = "nb201", "NAS-Bench-201 (NATS-Bench TSS)", "nb201"
+    graphs_from_codes = True  # to_graph reads only the code, so graphs may be cached by code
     node_types = ("input", *OPS, "output")
     def arch_str(self, arch: Arch) -> str: return arch_str(arch, self.ops)
 

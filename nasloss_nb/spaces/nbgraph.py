@@ -130,6 +130,7 @@ class NBGraphSpace(TabularSpace):
     name, label = "nbgraph", "NAS-Bench-Graph"
     node_types = ("input", *OPS, "output")
     max_nodes, graph_key = 6, "nbgraph"
+    graphs_from_codes = True  # to_graph reads only the code, so graphs may be cached by code
 
     def __init__(self, codes, val, test, *, canon: np.ndarray, latency=None, params=None, **kw):
         super().__init__(codes, val, test, **kw)

@@ -75,6 +75,7 @@ def chain_graphs(codes: np.ndarray,  # [A, 6] module digits, 0-padded
 class TransNASMacroSpace(TabularSpace):
     "TransNAS-Bench-101 macro: 3,256 skeletons, validation metric only"
     name, label, graph_key = "transnas-macro", "TransNAS-Bench-101 macro (skeleton)", "transnas-macro"
+    graphs_from_codes = True  # to_graph reads only the code, so graphs may be cached by code
     node_types, max_nodes = ("input", *MODULES, "output"), 8
     def is_valid(self, arch: Arch) -> bool: return macro_valid(arch)
     def choices(self, arch: Arch): return [range(1, 5)] * 4 + [range(0, 5)] * 2

@@ -75,6 +75,7 @@ def _build(paths: dict) -> dict:
 class TransNASMicroSpace(CellSpace):
     "TransNAS-Bench-101 micro: 4,096 cells, validation metric only"
     name, label, graph_key = "transnas-micro", "TransNAS-Bench-101 micro (cell)", "transnas-micro"
+    graphs_from_codes = True  # to_graph reads only the code, so graphs may be cached by code
     ops = OPS
     node_types = ("input", *OPS, "output")
     def arch_str(self, arch: Arch) -> str: return micro_str(arch)
