@@ -11,6 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from scipy import stats
+from .checks import check_int
 from .core import InvalidParameterError, check_choice
 from .losses import LOSS_COLORS
 
@@ -42,10 +43,23 @@ def _setting_keys(df: pd.DataFrame) -> list[str]:
     "The columns that identify a setting: space, task, n_train, predictor, and `sweep` when the table has one"
     return _SETTING + (["sweep"] if "sweep" in df else [])
 
-def summary(df: pd.DataFrame,                       # sweep results (one row per trial)
+def _table(df: pd.DataFrame | list[dict] | dict) -> pd.DataFrame:
+    "A results table from a DataFrame, the list of rows `run_trials` returns, or one row; a missing `label` is the loss"
+    if isinstance(df, dict): df = [df]
+    if not isinstance(df, pd.DataFrame): df = pd.DataFrame(list(df))
+    if df.empty: return df
+    if "label" not in df or df["label"].isna().any():
+        if "loss" not in df:
+            raise InvalidParameterError(f"a results table needs a 'label' or 'loss' column; have: {', '.join(map(str, df.columns))}")
+        df = df.assign(label=df["label"].fillna(df["loss"]) if "label" in df else df["loss"])
+    if "task" in df and df["task"].isna().any(): df = df.assign(task=df["task"].fillna("-"))   # a space without tasks
+    return df
+
+def summary(df: pd.DataFrame | list[dict],          # sweep results or `run_trials` rows (one row per trial)
             metrics: list[str] = ("kendall_tau", "precision@0.5", "n@10"),  # columns to summarise
            ) -> pd.DataFrame:
     "Mean, standard error and seed count of each metric per setting (and `sweep`, when the table has one) and loss label"
+    df = _table(df)
     if df.empty: raise InvalidParameterError("no results to summarise")
     for m in metrics: check_choice(m, [c for c in df.columns if c in HIGHER_IS_BETTER], "metric")
     g = df.groupby(_setting_keys(df) + ["label"], dropna=False)
@@ -84,8 +98,9 @@ def study_figure(df: pd.DataFrame, metrics: list[str] = ("precision@0.5", "n@10"
     "Bars of each loss label's mean metric (+- s.e. or 95% CI) per setting: rows = metrics, columns = settings"
     sm = summary(df, metrics)
     cols = sm[_SETTING].drop_duplicates().to_dict("records")
+    pred = lambda c: f" {c['predictor']}" if sm["predictor"].nunique() > 1 else ""   # two predictors: say which
     fig = make_subplots(rows=len(metrics), cols=len(cols), shared_xaxes=True, horizontal_spacing=0.03, vertical_spacing=0.08,
-                        column_titles=[f"{c['space']}/{c['task']}<br>n={c['n_train']}" for c in cols],
+                        column_titles=[f"{c['space']}/{c['task']}<br>n={c['n_train']}{pred(c)}" for c in cols],
                         row_titles=[f"{m} ({direction(m)})" for m in metrics])
     labels = _label_order(sm["label"].unique())
     for j, c in enumerate(cols, 1):
@@ -112,8 +127,11 @@ def _line_style(label: str, labels: list[str]) -> dict:
 
 def topk_figure(df: pd.DataFrame, space: str, task: str | None = None, width: int | None = None) -> go.Figure:
     "Mean Precision@T (left) and N@K (right) against T and K, one line per loss label, for one space/task"
-    part = df[(df["space"] == space) & ((df["task"] == task) if task else True)]
-    if part.empty: raise InvalidParameterError(f"no results for space {space!r}" + (f" task {task!r}" if task else ""))
+    df = _table(df)
+    part = df[(df["space"] == space) & ((df["task"] == task) if task else True)] if len(df) else df
+    if part.empty:
+        have = ", ".join(sorted(f"{s}/{t}" for s, t in df[["space", "task"]].drop_duplicates().values)) if len(df) else "none"
+        raise InvalidParameterError(f"no results for space {space!r}" + (f" task {task!r}" if task else "") + f"; have: {have}")
     ts = [c for c in part.columns if c.startswith("precision@")]; ks = [c for c in part.columns if c.startswith("n@")]
     labels = _label_order(part["label"].unique())
     m = part.groupby("label")[ts + ks].mean().reindex(labels)
@@ -131,11 +149,15 @@ def topk_figure(df: pd.DataFrame, space: str, task: str | None = None, width: in
 
 # %% ../nbs/12_report.ipynb #9b8f692a
 def portion_figure(df: pd.DataFrame, metrics: list[str] = ("precision@0.5", "n@10", "kendall_tau"),
-                   predictor: str = "gcn", title: str = "metrics against the training portion",
+                   predictor: str | None = None,  # default: 'gcn' if the table has it, else its only predictor
+                   title: str = "metrics against the training portion",
                    width: int | None = None, error: str = "se") -> go.Figure:
     "Lines of each loss label's mean metric (+- s.e. or 95% CI) against n_train: rows = metrics, columns = space/task"
-    part = df[df["predictor"] == predictor]
-    if part.empty: raise InvalidParameterError(f"no results for predictor {predictor!r}")
+    df = _table(df)
+    preds = sorted(df["predictor"].dropna().unique()) if "predictor" in df else []
+    if predictor is None: predictor = preds[0] if len(preds) == 1 else "gcn"
+    part = df[df["predictor"] == predictor] if preds else df
+    if part.empty: raise InvalidParameterError(f"no results for predictor {predictor!r}; have: {', '.join(preds) or 'none'} (pass predictor=)")
     sm = summary(part, metrics)
     cols = sm[["space", "task"]].drop_duplicates().to_dict("records")
     fig = make_subplots(rows=len(metrics), cols=len(cols), horizontal_spacing=0.04, vertical_spacing=0.08,
@@ -244,6 +266,7 @@ def _fig2_sizes(df: pd.DataFrame) -> dict:
 
 def findings(df: pd.DataFrame) -> pd.DataFrame:
     "One row per claim of the paper: claim, evidence (means over seeds), verdict, settings and seeds behind it"
+    df = _table(df)
     if "key" in df: df = df.drop_duplicates("key")        # the same trial read from two folders counts once
     rows = []
     counts = df.groupby(_SETTING + ["label"]).size()
@@ -266,14 +289,38 @@ def findings(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 # %% ../nbs/12_report.ipynb #756d2d59
-def recommend(df: pd.DataFrame,                                   # sweep results (one row per trial)
-              metrics: list[str] = ("precision@0.5", "n@10", "kendall_tau"),  # what "best" is judged by
-              z: float = 2.0,                                     # standard errors within which losses tie
-             ) -> pd.DataFrame:
-    "Per setting and metric: the best loss label (mean) and the labels tied with it within z s.e."
-    sm = summary(df, metrics)
-    keys = _setting_keys(sm)
-    pct = df.groupby(_SETTING, dropna=False)["portion"].first() if "portion" in df else None
+def _best_tied(mean: pd.Series, se: pd.Series, metric: str, z: float) -> tuple[str, pd.Series]:
+    "The label with the best mean `metric`, and which labels are within z s.e. of the difference from it"
+    best = mean.idxmax() if HIGHER_IS_BETTER[metric] else mean.idxmin()
+    return best, (mean - mean[best]).abs() <= z * np.sqrt(se ** 2 + se[best] ** 2)
+
+def _nearest(sizes, n: int) -> int:
+    "The studied size nearest to `n` by ratio (sizes are studied on a log scale); a tie goes to the larger"
+    s = np.array(sorted({int(v) for v in sizes}))
+    d = np.abs(np.log(s / n))
+    return int(s[np.isclose(d, d.min())][-1])
+
+def _query(df: pd.DataFrame, space, task, predictor, n_train) -> pd.DataFrame:
+    "Rows of the asked space/task/predictor; with `n_train`, each setting's nearest studied size and a `note` saying so"
+    if df.empty: return df
+    for col, v in (("space", space), ("task", task), ("predictor", predictor)):
+        if v is not None: df = df[df[col] == check_choice(v, sorted(df[col].dropna().unique(), key=str), col)]
+    if n_train is None: return df
+    check_int(n_train, "n_train", lo=1)
+    parts = []
+    for _, g in df.groupby([k for k in ("space", "task", "predictor", "sweep") if k in df], dropna=False):
+        near, had = _nearest(g["n_train"], n_train), ", ".join(map(str, sorted(g["n_train"].unique())))
+        said = "studied" if near == n_train else f"nearest studied {near}"
+        parts.append(g[g["n_train"] == near].assign(note=f"asked {n_train}, {said} (studied: {had})"))
+    return pd.concat(parts, ignore_index=True)
+
+# %% ../nbs/12_report.ipynb #b2d1e0a1
+_FIRST = ("space", "task", "predictor", "portion", "n_train", "note", "sweep")
+
+def _winners(sm: pd.DataFrame, df: pd.DataFrame, metrics: list[str], z: float) -> pd.DataFrame:
+    "One row per setting: per metric the best label (its mean) and the labels tied with it"
+    keys = [k for k in _setting_keys(sm) + ["note"] if k in sm]
+    pct = pd.to_numeric(df["portion"], errors="coerce").groupby([df[k] for k in _SETTING], dropna=False).first() if "portion" in df else None
     rows = []
     for key, g in sm.groupby(keys, dropna=False, sort=True):
         row = dict(zip(keys, key), compared=f"{len(g)} losses x {g['seeds'].min()}+ seeds")
@@ -282,19 +329,52 @@ def recommend(df: pd.DataFrame,                                   # sweep result
             if v is not None and np.isfinite(v): row["portion"] = f"{v:g}%"
         by_label = g.set_index("label")
         for m in metrics:
-            mean, se = by_label[f"{m} mean"], by_label[f"{m} sem"]
-            best = mean.idxmax() if HIGHER_IS_BETTER[m] else mean.idxmin()
-            gap = (mean - mean[best]).abs() <= z * np.sqrt(se ** 2 + se[best] ** 2)
-            tied = [l for l in _label_order(mean.index) if l != best and gap[l]]
-            row[m] = f"{best} ({mean[best]:.3g})" + (f"; tied: {', '.join(tied)}" if tied else "")
+            best, tie = _best_tied(by_label[f"{m} mean"], by_label[f"{m} sem"], m, z)
+            tied = [l for l in _label_order(by_label.index) if l != best and tie[l]]
+            row[m] = f"{best} ({by_label.loc[best, f'{m} mean']:.3g})" + (f"; tied: {', '.join(tied)}" if tied else "")
         rows.append(row)
     out = pd.DataFrame(rows)
-    first = [c for c in ("space", "task", "predictor", "portion", "n_train", "sweep", "compared") if c in out]
-    return out[first + list(metrics)].sort_values(["space", "task", "predictor", "n_train"]).reset_index(drop=True)
+    return out[[c for c in (*_FIRST, "compared") if c in out] + list(metrics)].sort_values(
+        ["space", "task", "predictor", "n_train"]).reset_index(drop=True)
+
+def _detail(sm: pd.DataFrame, metrics: list[str], z: float) -> pd.DataFrame:
+    "One row per setting and label, best first: seeds, and per metric the mean, its 95% t-interval and best / tied / worse"
+    keys = [k for k in _FIRST if k in sm]
+    parts = []
+    for _, g in sm.groupby(keys, dropna=False, sort=True):
+        g = g.set_index("label"); out = g[keys + ["seeds"]].copy()
+        half = stats.t.ppf(0.975, np.maximum(g["seeds"] - 1, 1))
+        for m in metrics:
+            mean, se = g[f"{m} mean"], g[f"{m} sem"]
+            best, tie = _best_tied(mean, se, m, z)
+            out[f"{m} mean"], out[f"{m} low"], out[f"{m} high"] = mean, mean - half * se, mean + half * se
+            out[f"{m} verdict"] = ["best" if l == best else "tied" if tie[l] else "worse" for l in g.index]
+        parts.append(out.sort_values(f"{metrics[0]} mean", ascending=not HIGHER_IS_BETTER[metrics[0]], kind="stable"))
+    out = pd.concat(parts).reset_index()
+    return out[keys + ["label"] + [c for c in out if c not in keys and c != "label"]].reset_index(drop=True)
+
+# %% ../nbs/12_report.ipynb #b2d1e0a2
+def recommend(df: pd.DataFrame | list[dict],                      # sweep results or `run_trials` rows (one row per trial)
+              metrics: list[str] = ("precision@0.5", "n@10", "kendall_tau"),  # what "best" is judged by
+              z: float = 2.0,                                     # standard errors within which losses tie
+              *, space: str | None = None,                        # only this space (any name in the table)
+              task: str | None = None,                            # only this task
+              predictor: str | None = None,                       # only this predictor
+              n_train: int | None = None,                         # training size asked: each setting's nearest studied one
+              detail: bool | None = None,                         # one row per loss with 95% CIs; None = when n_train is given
+             ) -> pd.DataFrame:
+    "Which loss? Per setting the best label per metric and those tied with it, or (detail) every label's mean and 95% CI"
+    metrics = list(metrics)
+    df = _query(_table(df), space, task, predictor, n_train)
+    sm = summary(df, metrics)
+    if "note" in df: sm = sm.merge(df[_setting_keys(df) + ["note"]].drop_duplicates(), on=_setting_keys(df), how="left")
+    if (n_train is not None) if detail is None else detail: return _detail(sm, metrics, z)
+    return _winners(sm, df, metrics, z)
 
 # %% ../nbs/12_report.ipynb #50043201
 def lr_choices(df: pd.DataFrame) -> pd.DataFrame:
     "Seeds per chosen learning rate, per setting and loss label, for trials that chose their lr from a grid"
+    df = _table(df)
     if "lr_grid" not in df or df["lr_grid"].isna().all():
         raise InvalidParameterError("no trial here chose its learning rate (run a sweep with an 'lr_grid')")
     t = df[df["lr_grid"].notna()]
@@ -313,6 +393,7 @@ def markdown(df: pd.DataFrame, digits: int = 3) -> str:
 
 def results_markdown(df: pd.DataFrame) -> str:
     "Mean +- s.e. of tau, Precision@0.5 and N@10 per setting and loss, then the findings table, as markdown"
+    df = _table(df)
     sm = summary(df)
     cell = lambda m: sm[f"{m} mean"].map(lambda v: f"{v:.3f}") + " ± " + sm[f"{m} sem"].map(lambda v: f"{v:.3f}")
     table = sm[_SETTING[:3] + ["label"]].assign(**{"Kendall tau": cell("kendall_tau"), "Precision@0.5": cell("precision@0.5"),
@@ -334,6 +415,7 @@ def pivot_markdown(df: pd.DataFrame, metric: str) -> str:
 # %% ../nbs/12_report.ipynb #14335627
 def curve_markdown(df: pd.DataFrame) -> str:
     "Paper Fig. 5 as tables: per setting, each loss's mean Precision@T and N@K for every T and K recorded"
+    df = _table(df)
     if df.empty: raise InvalidParameterError("no results to tabulate")
     ts = sorted((c for c in df.columns if c.startswith("precision@")), key=lambda c: float(c.split("@")[1]))
     ks = sorted((c for c in df.columns if c.startswith("n@")), key=lambda c: int(c.split("@")[1]))
@@ -350,6 +432,7 @@ def panel(df: pd.DataFrame):
     "An ipywidgets panel: a metric dropdown redrawing `study_figure` for the chosen metric"
     import ipywidgets as widgets
     from IPython.display import display
+    df = _table(df)
     metrics = [c for c in df.columns if c in HIGHER_IS_BETTER]
     dd = widgets.Dropdown(options=metrics, value="kendall_tau" if "kendall_tau" in metrics else metrics[0], description="metric")
     out = widgets.Output()
@@ -374,7 +457,7 @@ def load_studies(root: str | Path = "data/results",   # folder holding one resul
 
 def filter_results(df: pd.DataFrame, **where) -> pd.DataFrame:
     "Rows of `df` matching every given column value ('family' = loss family; None or 'all' = no filter)"
-    out = df
+    out = _table(df)
     for col, v in where.items():
         if v is None or v == "all": continue
         if col == "family": out = out[out["label"].map(_group) == v]
@@ -391,6 +474,7 @@ def explore_figure(df: pd.DataFrame,   # filtered results
                    error: str = "se", width: int | None = None) -> go.Figure:
     "One explorer view of (filtered) results; raises InvalidParameterError saying what is missing when nothing fits"
     check_choice(view, VIEWS, "view")
+    df = _table(df)
     if df.empty: raise InvalidParameterError("no results for this combination: widen a filter")
     if view == "bars": return study_figure(df, [metric], title=metric, width=width, error=error)
     if view == "vs training size":
@@ -406,6 +490,7 @@ def results_explorer(df: pd.DataFrame,          # `load_studies` output (or any 
     "ipywidgets explorer of study results: filters (study, space, task, predictor, size, family), metric, view, error bars"
     import ipywidgets as widgets
     from IPython.display import display
+    df = _table(df)
     if "study" not in df: df = df.assign(study="results")
     metrics = [c for c in df.columns if c in HIGHER_IS_BETTER]
     dd = lambda d, opts, v=None: widgets.Dropdown(options=opts, value=v if v is not None else opts[0], description=d)
