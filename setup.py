@@ -44,6 +44,7 @@ setuptools.setup(
     python_requires=">=" + cfg["min_python"],
     packages=setuptools.find_packages(include=[cfg["lib_path"], cfg["lib_path"] + ".*"]),
     include_package_data=True,
+    package_data={cfg["lib_path"]: ["py.typed"]},  # PEP 561: type checkers use the package's annotations
     install_requires=reqs("requirements"),
     extras_require={
         "notebooks": reqs("notebooks_requirements"),

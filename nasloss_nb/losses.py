@@ -4,8 +4,8 @@
 
 # %% ../nbs/04_losses.ipynb #d40f7386
 from __future__ import annotations
-import functools, html, inspect, json, math
-from typing import Any, Callable
+import functools, html, inspect, io, json, math, textwrap, tokenize
+from typing import Any, Callable, NamedTuple
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -14,35 +14,36 @@ from .checks import check_dict, check_int, check_kwargs, check_real
 from .core import Registry, InvalidParameterError, NasLossError, check_choice
 
 # %% auto #0
-__all__ = ['LOSS_CONTEXT_KEYS', 'LOSSES', 'WEIGHTINGS', 'TARGET_SCALINGS', 'LOSS_TARGETS', 'RAMPS', 'OPTIM_KEYS', 'LOSS_DEFAULTS',
-           'LOSS_SOURCES', 'MAPE_LOWER_BOUNDS', 'PW_PRESETS', 'LOSS_COLORS', 'scale_targets', 'mse', 'hinge_rank',
-           'logistic_rank', 'sr_partners', 'mse_sr', 'listmle', 'item_weights', 'warp', 'ew', 'mape', 'loss_needs',
-           'hyperparameters', 'loss_fn', 'pw', 'smooth_weight', 'pw_smooth', 'lambda_ndcg', 'optim_defaults',
-           'mape_lower_bound', 'pw_preset', 'example_ranking', 'loss_probe', 'swap_costs', 'pw_phase', 'loss_figure',
-           'pw_phase_figure', 'loss_explorer']
+__all__ = ['LOSS_CONTEXT_KEYS', 'LOSSES', 'WEIGHTINGS', 'REDUCTIONS', 'TARGET_SCALINGS', 'LOSS_TARGETS', 'LOSS_CONTRACT', 'RAMPS',
+           'OPTIM_KEYS', 'LOSS_DEFAULTS', 'LOSS_SOURCES', 'MAPE_LOWER_BOUNDS', 'PW_PRESETS', 'LOSS_COLORS', 'PerList',
+           'scale_targets', 'mse', 'hinge_rank', 'logistic_rank', 'sr_partners', 'mse_sr', 'listmle', 'item_weights',
+           'warp', 'ew', 'mape', 'loss_needs', 'hyperparameters', 'loss_fn', 'pw', 'smooth_weight', 'pw_smooth',
+           'lambda_ndcg', 'optim_defaults', 'mape_lower_bound', 'pw_preset', 'example_ranking', 'loss_probe',
+           'swap_costs', 'pw_phase', 'loss_figure', 'pw_phase_figure', 'loss_explorer']
 
 # %% ../nbs/04_losses.ipynb #daa0bafc
 LOSS_CONTEXT_KEYS = ("n_train", "progress")  # what the trainer may pass, only to losses declaring it
 LOSSES = Registry("loss")                    # name -> loss function with the signature above
 WEIGHTINGS = ("gt", "exp_gt", "ranking")     # weighting types of WARP and EW (paper Fig. 6)
+REDUCTIONS = ("mean", "sum", "none")         # what `reduction=` may ask of every loss
+_CALL_KEYS = ("generator", "reduction", "check")  # call options: not hyperparameters, not in LOSS_DEFAULTS
+
+class PerList(NamedTuple):
+    "What a loss body returns: one value per list, and their mean over the lists that have a term"
+    values: Tensor  # (B,) each list's loss; 0 for a list with no term
+    mean: Tensor    # () mean over the lists with a term; a zero with a gradient when none has one
+
+def _per_list(per_list: Tensor,  # (B,) loss of each list
+              valid: Tensor,     # (B,) bool: the list has at least one term
+             ) -> PerList:
+    "Per-list losses, zeroed where a list has no term, and their mean over the lists that have one"
+    v = torch.where(valid, per_list, 0.0)
+    return PerList(v, v.sum() / valid.sum().clamp(min=1))
 
 def _prep(pred: Tensor, target: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
-    "Checked (B, L) views: pred, target in pred's dtype, bool mask; padded entries set to 0"
-    if pred.shape != target.shape or pred.dim() not in (1, 2):
-        raise InvalidParameterError(f"pred and target must both have shape (L,) or (B, L); "
-                                    f"got {tuple(pred.shape)} and {tuple(target.shape)}")
+    "(B, L) pred and target with padded entries set to 0, and the bool mask (all True for None)"
     if mask is None: mask = torch.ones(pred.shape, dtype=torch.bool, device=pred.device)
-    elif mask.shape != pred.shape or mask.dtype != torch.bool:
-        raise InvalidParameterError(f"mask must be a bool tensor of shape {tuple(pred.shape)} (True = real "
-                                    f"item); got {mask.dtype} of shape {tuple(mask.shape)}")
-    p, y, m = (t if t.dim() == 2 else t[None] for t in (pred, target.to(pred), mask.to(pred.device)))
-    return torch.where(m, p, 0.0), torch.where(m, y, 0.0), m
-
-def _reduce(per_list: Tensor,  # (B,) loss of each list
-            valid: Tensor,     # (B,) bool: the list has at least one term
-           ) -> Tensor:
-    "Mean of the per-list losses over valid lists; a zero with a gradient when none is valid"
-    return torch.where(valid, per_list, 0.0).sum() / valid.sum().clamp(min=1)
+    return torch.where(mask, pred, 0.0), torch.where(mask, target, 0.0), mask
 
 def _pairs(y: Tensor, m: Tensor) -> Tensor:
     "(B, L, L) bool: [b, i, j] = both real and y_i > y_j (ordered pairs, ties excluded)"
@@ -52,15 +53,16 @@ def _diffs(p: Tensor) -> Tensor:
     "(B, L, L) score differences D_ij = s_i - s_j"
     return p[..., :, None] - p[..., None, :]
 
-def _pair_mean(terms: Tensor, pairs: Tensor) -> Tensor:
-    "Per-list mean of pair terms over valid pairs, then `_reduce`"
+def _pair_mean(terms: Tensor, pairs: Tensor) -> PerList:
+    "Per-list mean of pair terms over valid pairs"
     n = pairs.sum((-2, -1))
-    return _reduce((terms * pairs).sum((-2, -1)) / n.clamp(min=1), n > 0)
+    return _per_list((terms * pairs).sum((-2, -1)) / n.clamp(min=1), n > 0)
 
-def _item_mean(terms: Tensor, m: Tensor) -> Tensor:
-    "Per-list mean of item terms over real items, then `_reduce`"
+def _item_mean(terms: Tensor, m: Tensor) -> PerList:
+    "Per-list mean of item terms over real items"
     n = m.sum(-1)
-    return _reduce((terms * m).sum(-1) / n.clamp(min=1), n > 0)
+    return _per_list((terms * m).sum(-1) / n.clamp(min=1), n > 0)
+
 
 # %% ../nbs/04_losses.ipynb #37ce3436
 TARGET_SCALINGS = ("unit", "percent", "minmax", "zscore")
@@ -86,32 +88,196 @@ def scale_targets(y,                       # numpy array or tensor of raw perfor
     if hi <= lo: raise InvalidParameterError(f"minmax needs hi > lo, got lo={lo}, hi={hi}")
     return (y - lo) / (hi - lo)
 
+# %% ../nbs/04_losses.ipynb #40222d3a
+_FRACTION_BOUNDS = (-0.5, 1.5)   # targets outside these are on the wrong scale for a loss expecting fractions in [0, 1]
+_FRACTION: dict[str, bool | Callable[[dict], bool]] = {}   # loss -> expects fractions? (or a test of its hyperparameters)
+
+def _tensor(x, what: str) -> Tensor:
+    "`x` itself if it is a tensor; a numpy array or list converted, its dtype kept"
+    if isinstance(x, Tensor): return x
+    try:
+        a = np.asarray(x)
+        return torch.as_tensor(np.ascontiguousarray(a) if a.ndim else a)
+    except (TypeError, ValueError, RuntimeError):
+        raise InvalidParameterError(f"{what} must be a tensor, numpy array or list of numbers; got {type(x).__name__}") from None
+
+def _inputs(name: str, pred, target, mask) -> tuple[Tensor, Tensor, Tensor | None, torch.Size]:
+    "(B, L) pred (floating), target in pred's dtype and device, bool mask or None, and the leading shape (...)"
+    p, y = _tensor(pred, f"pred of loss {name!r}"), _tensor(target, f"target of loss {name!r}")
+    if not p.is_floating_point(): p = p.to(torch.get_default_dtype())
+    if p.shape != y.shape or p.dim() == 0:
+        raise InvalidParameterError(f"loss {name!r}: pred and target must have the same shape (..., L), the last axis "
+                                    f"a list; got {tuple(p.shape)} and {tuple(y.shape)}")
+    lead = p.shape[:-1]; bl = (math.prod(lead), p.shape[-1])
+    if mask is not None:
+        mask = _tensor(mask, f"mask of loss {name!r}")
+        if mask.shape != p.shape or mask.dtype != torch.bool:
+            raise InvalidParameterError(f"loss {name!r}: mask must be bool of shape {tuple(p.shape)} (True = real "
+                                        f"item); got {mask.dtype} of shape {tuple(mask.shape)}")
+        mask = mask.to(p.device).reshape(bl)
+    return p.reshape(bl), y.to(p).reshape(bl), mask, lead
+
+
+# %% ../nbs/04_losses.ipynb #43d5e7c4
+def _nonfinite(name: str, p: Tensor, y: Tensor, m: Tensor | None) -> str:
+    "Which input holds NaN/inf among the real items, and what to do about it (after the scan found one)"
+    for what, t, fix in (("target", y, "drop those architectures or fill in their values before calling the loss"),
+                         ("pred", p, "the predictor diverged (lower the learning rate) or its features hold NaN")):
+        bad = ~torch.isfinite(t) if m is None else ~torch.isfinite(t) & m
+        if bad.any():
+            n = t.numel() if m is None else int(m.sum())
+            return f"loss {name!r}: {what} holds NaN/inf at {int(bad.sum())} of {n} real items: {fix}"
+    return f"loss {name!r}: pred or target holds NaN/inf"
+
+def _bad_scale(name: str, lo: float, hi: float) -> str:
+    "The message for targets outside `_FRACTION_BOUNDS`, naming the `scale_targets` call that fixes them"
+    want = f"(targets this loss expects: {LOSS_TARGETS.get(name, 'fractions in [0, 1]')})"
+    if lo >= 0 and _FRACTION_BOUNDS[1] < hi <= 100:
+        return f"loss {name!r}: target max {hi:.4g} > {_FRACTION_BOUNDS[1]}: looks like percent; use scale_targets(y, 'percent') {want}"
+    return (f"loss {name!r}: targets span [{lo:.4g}, {hi:.4g}], outside [{_FRACTION_BOUNDS[0]}, {_FRACTION_BOUNDS[1]}]: use "
+            f"scale_targets(y, 'minmax'), with lo=, hi= the space's bounds to keep one scale across calls {want}")
+
+def _check_inputs(name: str,            # the loss, for the message
+                  p: Tensor, y: Tensor, # (B, L) pred and target
+                  m: Tensor | None,     # (B, L) bool mask or None
+                  fraction: bool,       # also check that the targets look like fractions in [0, 1]
+                 ) -> None:
+    "One fused scan, one host sync: NaN/inf among the real items of pred and target; the target scale if `fraction`"
+    s = p.detach() * 0 + y.detach()                  # NaN/inf wherever pred or target is
+    if m is not None: s = torch.where(m, s, 0.5)     # padding may hold any finite junk
+    if s.numel() == 0: return
+    lo, hi = torch.stack(s.aminmax()).tolist()
+    if not (math.isfinite(lo) and math.isfinite(hi)): raise InvalidParameterError(_nonfinite(name, p, y, m))
+    if fraction and not _FRACTION_BOUNDS[0] <= lo <= hi <= _FRACTION_BOUNDS[1]:
+        raise InvalidParameterError(_bad_scale(name, lo, hi))
+
+
+# %% ../nbs/04_losses.ipynb #3afbf1e3
+@functools.lru_cache(maxsize=None)
+def _kwonly(fn: Callable) -> dict[str, Any]:
+    "Keyword-only parameters of a loss (or partial) and their defaults, read once per function"
+    return {n: q.default for n, q in inspect.signature(fn).parameters.items() if q.kind is q.KEYWORD_ONLY}
+
+def _expects(fraction: bool | Callable[[dict], bool], body: Callable, kw: dict) -> bool:
+    "A `fraction` fact (a bool, or a test of the hyperparameters) for a call of `body` with `kw`"
+    return fraction if isinstance(fraction, bool) else fraction({**_kwonly(body), **kw})
+
+def _wants_fraction(name: str, kw: dict | None = None) -> bool:
+    "Whether loss `name`, with hyperparameters `kw` (the others at their defaults), needs targets as fractions in [0, 1]"
+    body = LOSSES[name].__wrapped__
+    return _expects(_FRACTION[name], body, kw or {})
+
+def _reduced(out: PerList, reduction: str, lead: torch.Size) -> Tensor:
+    "'mean' over the lists with a term, 'sum' over all lists, or 'none': each list's value, in shape `lead`"
+    return out.mean if reduction == "mean" else out.values.sum() if reduction == "sum" else out.values.reshape(lead)
+
+def _contract(name: str,                                       # the loss's key, for messages and help
+              body: Callable[..., PerList],                    # the loss on checked (B, L) inputs
+              fraction: bool | Callable[[dict], bool] = False,  # needs targets in [0, 1]? (or a test of its hyperparameters)
+             ) -> Callable[..., Tensor]:
+    "The public loss: `body` behind `_inputs` and `_check_inputs`, with `reduction`, and the whole contract as its help"
+    @functools.wraps(body)
+    def loss(pred, target, mask=None, *, reduction: str = "mean", check: bool = True, **kw) -> Tensor:
+        if reduction not in REDUCTIONS: check_choice(reduction, REDUCTIONS, f"reduction of loss {name!r}")
+        p, y, m, lead = _inputs(name, pred, target, mask)
+        if check: _check_inputs(name, p, y, m, _expects(fraction, body, kw))
+        return _reduced(body(p, y, m, **kw), reduction, lead)
+    sig, kwo = inspect.signature(body), inspect.Parameter.KEYWORD_ONLY
+    extra = [inspect.Parameter("reduction", kwo, default="mean", annotation="str"),
+             inspect.Parameter("check", kwo, default=True, annotation="bool")]
+    loss.__signature__ = sig.replace(parameters=[*sig.parameters.values(), *extra], return_annotation="Tensor")
+    loss.__doc__ = _loss_doc(name, body)
+    return loss
+
+def _register(name: str,                                       # key in LOSSES
+              fraction: bool | Callable[[dict], bool] = False,  # needs targets in [0, 1]? (or a test of its hyperparameters)
+             ) -> Callable[[Callable[..., PerList]], Callable[..., Tensor]]:
+    "Decorator: register a loss body in LOSSES under `name`, wrapped by `_contract`"
+    def deco(body):
+        _FRACTION[name] = fraction
+        return LOSSES.register(name)(_contract(name, body, fraction))
+    return deco
+
+
+# %% ../nbs/04_losses.ipynb #cb0aeaf6
+LOSS_CONTRACT = """\
+Every loss in LOSSES is called the same way:
+    loss(pred, target, mask=None, *, <hyperparameters>, <context>, reduction="mean", check=True) -> Tensor
+pred       (..., L) tensor, numpy array or list: predicted scores, higher = better. The last axis is a list of
+           L architectures: (L,) is one list, (B, L) B independent lists (pairs never cross lists). numpy and
+           list input becomes a tensor (float64 stays float64); the result is a tensor on pred's device and dtype.
+target     same shape: the true performance, higher = better, in the unit this loss expects ("Targets" above;
+           LOSS_TARGETS). Accuracies in percent: convert once with scale_targets(y, 'percent'); other units:
+           scale_targets(y, 'minmax'). Ranking losses use the order only and take any unit.
+mask       same shape, bool, True = real item, False = padding (any finite value, never read); None = all real.
+n_train    context, pw and pw_smooth only, no default: architectures queried so far (the predictor's training-set
+           size). pw applies its `warmup` loss while n_train < switch_at and its `weighted` loss from switch_at on;
+           pw_smooth mixes its `ranking` and `weighted` losses with a weight rising from 0 at n_train = start to
+           1 at full_at. The trainer passes it (see loss_needs); called directly, pass it yourself.
+progress   context, only for losses that declare it: the fraction of the training run done, in [0, 1].
+generator  torch.Generator, for the losses that draw random numbers (mse_sr, listmle, and PW parts that do).
+reduction  "mean" (default): the mean over the lists that have a term (a pairwise loss on a list of equal
+           targets has none); "sum": the sum over lists; "none": one value per list, shape (...,) for (..., L)
+           input (0 for a list without a term), whose mean is the "mean" when every list has a term.
+check      True (default): raise InvalidParameterError for NaN/inf among the real items of pred or target, and,
+           for losses that expect fractions, for targets outside [-0.5, 1.5], naming the scale_targets call that
+           fixes them. One fused scan, one host sync per call; False skips it, for callers that checked already.
+           Shapes and the mask's dtype are always checked.
+Returns    a tensor: a scalar for "mean" and "sum", shape (...,) for "none"; differentiable in pred.
+Build a loss with its defaults written out and hyperparameters checked with loss_fn(name, **overrides)."""
+
+def _param_notes(fn: Callable) -> dict[str, str]:
+    "The inline `# note` beside each parameter of `fn`'s signature (docments style); {} without source"
+    try: src = textwrap.dedent(inspect.getsource(fn))
+    except (OSError, TypeError): return {}
+    notes, depth, last, prev, started = {}, 0, None, "", False
+    for t in tokenize.generate_tokens(io.StringIO(src).readline):
+        started = started or (t.type == tokenize.NAME and t.string == "def")
+        if not started or t.type in (tokenize.NL, tokenize.NEWLINE): continue
+        if t.type == tokenize.COMMENT and last: notes.setdefault(last, t.string.lstrip("#").strip())
+        elif t.type == tokenize.NAME and depth == 1 and prev in ("(", ",", "*", "**"): last = t.string
+        depth += t.string in "([{" if t.type == tokenize.OP else 0
+        depth -= t.string in ")]}" if t.type == tokenize.OP else 0
+        if t.type == tokenize.OP and depth == 0 and prev and t.string == ")": break
+        if t.type != tokenize.COMMENT: prev = t.string
+    return notes
+
+def _loss_doc(name: str, body: Callable) -> str:
+    "help() text of a registered loss: its summary, keyword arguments with their notes, target unit, LOSS_CONTRACT"
+    notes, empty = _param_notes(body), inspect.Parameter.empty
+    kws = [f"    {k}" + (" (context, no default)" if v is empty else f"={v!r}") + (f": {notes[k]}" if k in notes else "")
+           for k, v in _kwonly(body).items()]
+    return (f"{(body.__doc__ or '').strip()}\n\nKeyword arguments of LOSSES[{name!r}] (loss_fn({name!r}, ...) checks "
+            "the hyperparameters):\n" + ("\n".join(kws) or "    (none)")
+            + f"\nTargets: {LOSS_TARGETS.get(name, 'see LOSS_TARGETS')}\n\n{LOSS_CONTRACT}")
+
+
 # %% ../nbs/04_losses.ipynb #cbab5da7
-@LOSSES.register("mse")
-def mse(pred: Tensor,               # (L,) or (B, L) predicted scores
+@_register("mse")
+def mse(pred: Tensor,               # (..., L) predicted scores
         target: Tensor,             # same shape: performance as a fraction in [0, 1] (or z-scored)
         mask: Tensor | None = None, # same shape, bool, True = real item
-       ) -> Tensor:
+       ) -> PerList:
     "Mean squared error between scores and targets"
     p, y, m = _prep(pred, target, mask)
     return _item_mean((p - y) ** 2, m)
 
 # %% ../nbs/04_losses.ipynb #88154923
-@LOSSES.register("hr")
-def hinge_rank(pred: Tensor,               # (L,) or (B, L) predicted scores
+@_register("hr")
+def hinge_rank(pred: Tensor,               # (..., L) predicted scores
        target: Tensor,             # same shape: performance, any unit (order only)
        mask: Tensor | None = None, # same shape, bool, True = real item
        *, margin: float = 0.1,     # hinge margin m
-      ) -> Tensor:
+      ) -> PerList:
     "Hinge ranking loss: mean over pairs y_i > y_j of max(0, m - (s_i - s_j))"
     p, y, m = _prep(pred, target, mask)
     return _pair_mean(F.relu(margin - _diffs(p)), _pairs(y, m))
 
-@LOSSES.register("lr")
-def logistic_rank(pred: Tensor,               # (L,) or (B, L) predicted scores
+@_register("lr")
+def logistic_rank(pred: Tensor,               # (..., L) predicted scores
        target: Tensor,             # same shape: performance, any unit (order only)
        mask: Tensor | None = None, # same shape, bool, True = real item
-      ) -> Tensor:
+      ) -> PerList:
     "Logistic ranking loss: mean over pairs y_i > y_j of log(1 + exp(-(s_i - s_j)))"
     p, y, m = _prep(pred, target, mask)
     return _pair_mean(F.softplus(-_diffs(p)), _pairs(y, m))
@@ -125,13 +291,13 @@ def sr_partners(mask: Tensor,                           # (B, L) bool, True = re
     base = (~mask).to(torch.uint8).argsort(dim=-1, stable=True)   # real items first, in index order
     return torch.empty_like(base).scatter_(-1, base, keys.argsort(-1))
 
-@LOSSES.register("mse_sr")
-def mse_sr(pred: Tensor,               # (L,) or (B, L) predicted scores
+@_register("mse_sr")
+def mse_sr(pred: Tensor,               # (..., L) predicted scores
            target: Tensor,             # same shape: performance as a fraction in [0, 1]
            mask: Tensor | None = None, # same shape, bool, True = real item
            *, lam: float = 0.1,        # weight lambda of the sequence-ranking term
            generator: torch.Generator | None = None,  # draws the permutation pi
-          ) -> Tensor:
+          ) -> PerList:
     "MSE plus lambda * L1 difference between score gaps and target gaps to a random partner"
     p, y, m = _prep(pred, target, mask)
     q = sr_partners(m, generator)
@@ -145,21 +311,25 @@ def _plackett_order(y: Tensor, m: Tensor, generator: torch.Generator | None) -> 
     keys = torch.where(m, y, -math.inf).gather(-1, perm)
     return perm.gather(-1, keys.argsort(dim=-1, descending=True, stable=True))
 
-@LOSSES.register("listmle")
-def listmle(pred: Tensor,               # (L,) or (B, L) predicted scores
+@_register("listmle")
+def listmle(pred: Tensor,               # (..., L) predicted scores
             target: Tensor,             # same shape: performance, any unit (order only)
             mask: Tensor | None = None, # same shape, bool, True = real item
             *, generator: torch.Generator | None = None,  # breaks ties among equal targets
-           ) -> Tensor:
+           ) -> PerList:
     "Plackett-Luce negative log-likelihood of the true ordering (ties shuffled)"
     p, y, m = _prep(pred, target, mask)
     order = _plackett_order(y, m, generator)
     s, ms = p.gather(-1, order), m.gather(-1, order)
     s = torch.where(ms, s, torch.finfo(s.dtype).min / 4)
     tail = s.flip(-1).logcumsumexp(-1).flip(-1)          # logsumexp_{l >= k} s_pi(l)
-    return _reduce(((tail - s) * ms).sum(-1), m.any(-1))
+    return _per_list(((tail - s) * ms).sum(-1), m.any(-1))
 
 # %% ../nbs/04_losses.ipynb #2e2df3c7
+def _weights_by_value(kw: dict) -> bool:
+    "WARP and EW need targets in [0, 1] unless weighted by rank: 'gt' weights w = y must be >= 0, 'exp_gt' e^y bounded"
+    return kw["weighting"] != "ranking"
+
 def item_weights(y: Tensor,          # (B, L) targets (padding already zeroed)
                  m: Tensor,          # (B, L) bool mask
                  weighting: str,     # one of WEIGHTINGS
@@ -176,13 +346,13 @@ def item_weights(y: Tensor,          # (B, L) targets (padding already zeroed)
 # %% ../nbs/04_losses.ipynb #a906581d
 _EULER = 0.5772156649015329
 
-@LOSSES.register("warp")
-def warp(pred: Tensor,               # (L,) or (B, L) predicted scores
+@_register("warp", fraction=_weights_by_value)
+def warp(pred: Tensor,               # (..., L) predicted scores
          target: Tensor,             # same shape: performance as a fraction in [0, 1] (for the weights)
          mask: Tensor | None = None, # same shape, bool, True = real item
          *, margin: float = 1.0,     # hinge margin (1 in WSABIE)
          weighting: str = "gt",      # item weight of the better item: one of WEIGHTINGS
-        ) -> Tensor:
+        ) -> PerList:
     "Weighted approximate-rank pairwise loss: per positive, L(#violators) times its mean violation"
     p, y, m = _prep(pred, target, mask)
     w, b = item_weights(y, m, weighting), _pairs(y, m)
@@ -191,15 +361,15 @@ def warp(pred: Tensor,               # (L,) or (B, L) predicted scores
     rank_w = torch.digamma(r.to(p.dtype) + 1) + _EULER        # L(r) = H_r
     per_item = rank_w * h.sum(-1) / r.clamp(min=1)
     pos = b.any(-1); npos = pos.sum(-1)
-    return _reduce((w * per_item * pos).sum(-1) / npos.clamp(min=1), npos > 0)
+    return _per_list((w * per_item * pos).sum(-1) / npos.clamp(min=1), npos > 0)
 
 # %% ../nbs/04_losses.ipynb #8aa3260a
-@LOSSES.register("ew")
-def ew(pred: Tensor,               # (L,) or (B, L) predicted scores
+@_register("ew", fraction=_weights_by_value)
+def ew(pred: Tensor,               # (..., L) predicted scores
        target: Tensor,             # same shape: performance as a fraction in [0, 1]
        mask: Tensor | None = None, # same shape, bool, True = real item
        *, weighting: str = "exp_gt",  # one of WEIGHTINGS; exp_gt = BONAS's (e^y - 1)/(e - 1)
-      ) -> Tensor:
+      ) -> PerList:
     "Exponentially (or GT-, rank-) weighted squared error"
     p, y, m = _prep(pred, target, mask)
     w = item_weights(y, m, weighting)
@@ -209,31 +379,26 @@ def ew(pred: Tensor,               # (L,) or (B, L) predicted scores
 # %% ../nbs/04_losses.ipynb #ffd78a6f
 _MAPE_MIN_DEN = 1e-3
 
-@LOSSES.register("mape")
-def mape(pred: Tensor,               # (L,) or (B, L) predicted scores (accuracy, fraction)
+@_register("mape", fraction=True)
+def mape(pred: Tensor,               # (..., L) predicted scores (accuracy, fraction)
          target: Tensor,             # same shape: performance as a fraction in [0, 1]
          mask: Tensor | None = None, # same shape, bool, True = real item
          *, lower_bound: float = 0.045,  # b, in error units (1 - y), below the space's best error
-        ) -> Tensor:
+        ) -> PerList:
     "Mean absolute percentage error on errors e = 1 - y, relative to e - lower_bound"
     p, y, m = _prep(pred, target, mask)
     e, e_hat = 1 - y, 1 - p
     return _item_mean((e_hat - e).abs() / (e - lower_bound).clamp(min=_MAPE_MIN_DEN), m)
 
 # %% ../nbs/04_losses.ipynb #99f278dd
-@functools.lru_cache(maxsize=None)
-def _kwonly(fn: Callable) -> dict[str, Any]:
-    "Keyword-only parameters of a loss (or partial) and their defaults, read once per function"
-    return {n: q.default for n, q in inspect.signature(fn).parameters.items() if q.kind is q.KEYWORD_ONLY}
-
 def loss_needs(name: str | Callable) -> set[str]:
     "Which of LOSS_CONTEXT_KEYS the loss (a name or a callable) takes; the trainer passes only these"
     fn = LOSSES[name] if isinstance(name, str) else name
     return {k for k in LOSS_CONTEXT_KEYS if k in _kwonly(fn)}
 
 def hyperparameters(name: str) -> dict[str, Any]:
-    "The tunable hyperparameters of a registered loss and their defaults (no context keys, no generator)"
-    return {k: v for k, v in _kwonly(LOSSES[name]).items() if k not in LOSS_CONTEXT_KEYS and k != "generator"}
+    "The tunable hyperparameters of a registered loss and their defaults (no context keys, no call options)"
+    return {k: v for k, v in _kwonly(LOSSES[name]).items() if k not in LOSS_CONTEXT_KEYS and k not in _CALL_KEYS}
 
 # %% ../nbs/04_losses.ipynb #a7812105
 _CHOICES = {"weighting": WEIGHTINGS}           # hyperparameters with a fixed set of values
@@ -246,15 +411,22 @@ _RANGES = {  # bounds beyond the type (the type comes from the default: see chec
 
 def _check_values(name: str, overrides: dict, hp: dict) -> None:
     "Type of every override (from its default) and the bounds of `_RANGES`, naming the loss"
-    check_kwargs({k: v for k, v in overrides.items() if k != "generator"}, hp, f"loss {name!r}")
+    check_kwargs({k: v for k, v in overrides.items() if k not in _CALL_KEYS}, hp, f"loss {name!r}")
     for k, r in _RANGES.items():
         if k not in overrides: continue
         (check_int if isinstance(hp[k], int) else check_real)(overrides[k], k, where=f" for loss {name!r}", **r)
     for k in overrides:
         if k.endswith("_kwargs"): check_dict(overrides[k], k, where=f" for loss {name!r}")
+    _check_call_keys(name, overrides)
+
+def _check_call_keys(name: str, overrides: dict) -> None:
+    "The call options fixed at build time: generator a torch.Generator or None, reduction one of REDUCTIONS, check a bool"
     g = overrides.get("generator")
     if g is not None and not isinstance(g, torch.Generator):
         raise InvalidParameterError(f"generator={g!r} for loss {name!r}: need a torch.Generator or None")
+    if "reduction" in overrides: check_choice(overrides["reduction"], REDUCTIONS, f"reduction of loss {name!r}")
+    if not isinstance(overrides.get("check", True), bool):
+        raise InvalidParameterError(f"check={overrides['check']!r} for loss {name!r}: need True or False")
 
 def _validate(name: str, kw: dict) -> None:
     "Check choice values and the sub-losses of PW losses when a loss is built"
@@ -266,14 +438,17 @@ def _validate(name: str, kw: dict) -> None:
         if k not in kw: continue
         check_choice(kw[k], sorted(LOSSES), f"{k} loss of {name!r}")
         if loss_needs(kw[k]): raise InvalidParameterError(f"{k} loss {kw[k]!r} of {name!r} itself needs context")
-        loss_fn(kw[k], **(kw.get(f"{k}_kwargs") or {}))
+        sub = kw.get(f"{k}_kwargs") or {}
+        if {"reduction", "check"} & set(sub):
+            raise InvalidParameterError(f"{k}_kwargs of {name!r}: reduction and check apply to the whole loss; pass them to {name!r} itself")
+        loss_fn(kw[k], **sub)
 
 def loss_fn(name: str,      # key of LOSSES
-            **overrides,    # hyperparameters to change (and optionally generator=)
+            **overrides,    # hyperparameters to change (and optionally the call options generator=, reduction=, check=)
            ) -> Callable:
     "The loss with every default written out and `overrides` applied; unknown names raise"
     hp = hyperparameters(name)
-    bad = sorted(set(overrides) - set(hp) - {"generator"})
+    bad = sorted(set(overrides) - set(hp) - set(_CALL_KEYS))
     if bad:
         ctx = [k for k in bad if k in LOSS_CONTEXT_KEYS]
         raise InvalidParameterError(
@@ -286,13 +461,17 @@ def loss_fn(name: str,      # key of LOSSES
 
 # %% ../nbs/04_losses.ipynb #c1eb954d
 def _part(name: str, kwargs: dict | None, generator: torch.Generator | None) -> Callable:
-    "A sub-loss of a PW loss with its kwargs (and the generator if it takes one)"
-    fn, kw = LOSSES[name], dict(kwargs or {})
+    "The body of a PW part (checked (B, L) inputs in, `PerList` out) with its kwargs and the generator if it takes one"
+    fn, kw = LOSSES[name].__wrapped__, dict(kwargs or {})
     if "generator" in _kwonly(fn): kw["generator"] = generator
     return functools.partial(fn, **kw)
 
-@LOSSES.register("pw")
-def pw(pred: Tensor,                   # (L,) or (B, L) predicted scores
+def _parts_fraction(*parts: str) -> Callable[[dict], bool]:
+    "The `fraction` fact of a PW-style loss: whether any of its `parts` (with its kwargs) expects fractions"
+    return lambda kw: any(_wants_fraction(kw[k], kw[f"{k}_kwargs"]) for k in parts)
+
+@_register("pw", fraction=_parts_fraction("warmup", "weighted"))
+def pw(pred: Tensor,                   # (..., L) predicted scores
        target: Tensor,                 # same shape: performance as a fraction in [0, 1]
        mask: Tensor | None = None,     # same shape, bool, True = real item
        *, n_train: int,                # context: architectures queried so far (passed by the trainer)
@@ -302,7 +481,7 @@ def pw(pred: Tensor,                   # (L,) or (B, L) predicted scores
        warmup_kwargs: dict | None = None,    # hyperparameters of the warm-up loss
        weighted_kwargs: dict | None = None,  # hyperparameters of the weighted loss
        generator: torch.Generator | None = None,  # passed to the active loss if it takes one
-      ) -> Tensor:
+      ) -> PerList:
     "Piecewise loss: `warmup` while n_train < switch_at, then `weighted`"
     name, kw = (warmup, warmup_kwargs) if n_train < switch_at else (weighted, weighted_kwargs)
     return _part(name, kw, generator)(pred, target, mask)
@@ -323,8 +502,8 @@ def smooth_weight(n_train: int,             # architectures queried so far
     return t if ramp == "linear" else t * t * (3 - 2 * t) if ramp == "smoothstep" else (1 - math.cos(math.pi * t)) / 2
 
 # %% ../nbs/04_losses.ipynb #cb5cc293
-@LOSSES.register("pw_smooth")
-def pw_smooth(pred: Tensor,               # (L,) or (B, L) predicted scores
+@_register("pw_smooth", fraction=_parts_fraction("ranking", "weighted"))
+def pw_smooth(pred: Tensor,               # (..., L) predicted scores
               target: Tensor,             # same shape: performance as a fraction in [0, 1]
               mask: Tensor | None = None, # same shape, bool, True = real item
               *, n_train: int,            # context: architectures queried so far (passed by the trainer)
@@ -336,12 +515,13 @@ def pw_smooth(pred: Tensor,               # (L,) or (B, L) predicted scores
               ranking_kwargs: dict | None = None,   # hyperparameters of the ranking loss
               weighted_kwargs: dict | None = None,  # hyperparameters of the weighted loss
               generator: torch.Generator | None = None,  # passed to the parts that take one
-             ) -> Tensor:
+             ) -> PerList:
     "(1 - w) * ranking + w * weighted, w rising smoothly from 0 to 1 as n_train grows"
     w = smooth_weight(n_train, start, full_at, ramp)
     lo = None if w >= 1 else _part(ranking, ranking_kwargs, generator)(pred, target, mask)
     hi = None if w <= 0 else _part(weighted, weighted_kwargs, generator)(pred, target, mask)
-    return hi if lo is None else lo if hi is None else (1 - w) * lo + w * hi
+    if lo is None or hi is None: return hi if lo is None else lo
+    return PerList(*((1 - w) * a + w * b for a, b in zip(lo, hi)))   # per-list values and means mix alike
 
 # %% ../nbs/04_losses.ipynb #d5087761
 def _predicted_ranks(p: Tensor, m: Tensor) -> Tensor:
@@ -361,14 +541,14 @@ def _ndcg_gains(y: Tensor, m: Tensor, k: int, max_relevance: float) -> Tensor:
     ideal = (g.sort(-1, descending=True).values * disc).sum(-1)
     return g / ideal.clamp(min=1e-12)[:, None]
 
-@LOSSES.register("lambda_ndcg")
-def lambda_ndcg(pred: Tensor,               # (L,) or (B, L) predicted scores
+@_register("lambda_ndcg")
+def lambda_ndcg(pred: Tensor,               # (..., L) predicted scores
                 target: Tensor,             # same shape: performance, any unit (order only)
                 mask: Tensor | None = None, # same shape, bool, True = real item
                 *, k: int = 10,             # the K of NDCG@K
                 sigma: float = 1.0,         # slope of the logistic pair loss
                 max_relevance: float = 4.0, # relevance of the best item of a list (worst = 0)
-               ) -> Tensor:
+               ) -> PerList:
     "LambdaLoss@K for NDCG@K: metric-weighted pairwise logistic loss"
     if int(k) < 1: raise InvalidParameterError(f"k must be a positive integer, got {k}")
     p, y, m = _prep(pred, target, mask)
@@ -378,7 +558,7 @@ def lambda_ndcg(pred: Tensor,               # (L,) or (B, L) predicted scores
     rmax = torch.maximum(r[..., :, None], r[..., None, :]).clamp(min=1.5)
     delta = delta * torch.where(rmax > k, 1 / (1 - 1 / torch.log2(1 + rmax)), 1.0)
     w = (g[..., :, None] - g[..., None, :]).abs() * delta * b
-    return _reduce((w * F.softplus(-sigma * _diffs(p)) / math.log(2)).sum((-2, -1)), b.any(-1).any(-1))
+    return _per_list((w * F.softplus(-sigma * _diffs(p)) / math.log(2)).sum((-2, -1)), b.any(-1).any(-1))
 
 # %% ../nbs/04_losses.ipynb #8d31384c
 OPTIM_KEYS = ("lr", "epochs")
@@ -401,6 +581,19 @@ LOSS_SOURCES: dict[str, str] = {
     "lambda_ndcg": "LambdaLoss NDCG-Loss2 (Wang et al. CIKM 2018) with the @K weights of Jagerman et al. SIGIR 2022; "
                    "K 10 = paper's N@10; max_relevance 4: ours",
 }
+
+def _loss_fn_doc() -> str:
+    "help(loss_fn): its arguments, every registered loss with its keywords and target unit, then LOSS_CONTRACT"
+    rows = [f"  {n}: {f.__doc__.splitlines()[0]}\n      keywords: "
+            + (", ".join([*(f"{k} (context)" for k in sorted(loss_needs(n))), *(f"{k}={v!r}" for k, v in hyperparameters(n).items())]) or "(none)")
+            + f"\n      targets: {LOSS_TARGETS[n]}" for n, f in LOSSES.items()]
+    return (f"{loss_fn.__doc__.splitlines()[0]}\n\nname       key of LOSSES, one of those below (help(LOSSES[name]) for one)\n"
+            "overrides  hyperparameters to change, checked here (unknown names, types, bounds, choices); also the call\n"
+            "           options generator=, reduction=, check= (see below). Returns a functools.partial: f.keywords is\n"
+            "           the full config; call it as f(pred, target, mask=None, **context).\n\nLosses:\n"
+            + "\n".join(rows) + f"\n\n{LOSS_CONTRACT}")
+
+loss_fn.__doc__ = _loss_fn_doc()
 
 def optim_defaults(name: str) -> dict:
     "The optimiser settings (lr, epochs) to use with a loss"
