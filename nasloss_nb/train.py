@@ -11,7 +11,7 @@ import torch
 from torch import nn, Tensor
 from .checks import check_int, check_real
 from .core import InvalidParameterError, NasLossError
-from .predictors import stacked_params, unstacked_state
+from .predictors import as_graph_set, stacked_params, unstacked_state
 
 # %% auto #0
 __all__ = ['CONTEXT_KEYS', 'TrainingDivergedError', 'loss_context_keys', 'fit', 'predict', 'fit_many']
@@ -65,12 +65,26 @@ def _batches(n: int, batch_size: int, gen: torch.Generator) -> list[Tensor]:
     return list(torch.tensor_split(perm, max(1, -(-n // batch_size))))
 
 # %% ../nbs/07_train.ipynb #9d86ad1a
+def _training_rows(archs, space, graphs, model) -> tuple[Tensor, object]:
+    "Row indices and the space they index: from (archs, space), or from `graphs` alone (a `GraphSet` or (adj, ops) pairs)"
+    if graphs is not None:
+        if archs is not None or space is not None: raise InvalidParameterError("give graphs=... or (archs, space), not both")
+        space = as_graph_set(graphs, model)
+        return torch.arange(len(space)), space
+    if space is None: raise InvalidParameterError("fit needs the space that holds `archs` (or graphs=[(adjacency, ops), ...] and y=...)")
+    a = np.asarray(archs)
+    if a.dtype == bool:
+        if a.shape != (len(space),): raise InvalidParameterError(f"archs is a boolean mask of shape {a.shape}; need one entry per architecture of the space ({len(space)}) or row numbers")
+        a = np.flatnonzero(a)
+    return torch.as_tensor(a if a.ndim == 1 else space.index(archs), dtype=torch.long), space
+
 def fit(model: nn.Module,                  # a predictor (see `predictors`)
         loss_fn: Callable,                 # loss(pred, target, mask=None, **ctx) -> scalar
-        archs: Sequence | np.ndarray,      # training architectures (tuples) or their row indices in `space`
-        y: np.ndarray,                     # their targets, in the units the loss expects
-        space,                             # the space that holds them
-        *, epochs: int = 200,              # passes over the training set
+        archs: Sequence | np.ndarray | None = None,  # training architectures (tuples), row indices in `space`, or a boolean mask
+        y: np.ndarray | None = None,       # their targets, in the units the loss expects
+        space=None,                        # the space that holds them
+        *, graphs=None,                    # instead of archs and space: a `GraphSet` or [(adjacency, ops), ...]
+        epochs: int = 200,              # passes over the training set
         lr: float = 1e-3,                  # Adam learning rate (peak of the cosine schedule)
         weight_decay: float = 1e-4,        # Adam weight decay
         batch_size: int = 16,              # architectures per step
@@ -79,7 +93,8 @@ def fit(model: nn.Module,                  # a predictor (see `predictors`)
         callback: Callable[[int, float], None] | None = None,  # called after every epoch with (epoch, mean loss)
        ) -> tuple[nn.Module, list[float]]:
     "Train `model` on (archs, y) with `loss_fn`; return the model and the mean loss of every epoch"
-    idx = torch.as_tensor(np.asarray(archs) if np.asarray(archs).ndim == 1 else space.index(archs), dtype=torch.long)
+    idx, space = _training_rows(archs, space, graphs, model)
+    if y is None: raise InvalidParameterError("fit needs y=: one target per training architecture")
     y = torch.as_tensor(np.asarray(y, dtype=np.float32))
     if len(idx) != len(y): raise InvalidParameterError(f"{len(idx)} architectures but {len(y)} targets")
     _check_setup(len(idx), y.numpy(), epochs, batch_size, lr)
@@ -111,7 +126,8 @@ def predict(model: nn.Module,              # a trained predictor
             *, batch_size: int = 512,      # architectures per forward pass (512 keeps activations in cache: 2.6x faster than 8192 here)
             device: str = "cpu",           # where to run
            ) -> np.ndarray:
-    "Predicted scores of the architectures `idx` (default: all of `space`), in eval mode"
+    "Predicted scores of the architectures `idx` (default: all of `space`; `space` may be a list of (adjacency, ops) graphs), in eval mode"
+    if isinstance(space, (list, tuple)): space = as_graph_set(space, model)
     feats = model.features(space, device)
     n = len(space) if idx is None else len(idx)
     rows = torch.arange(n) if idx is None else torch.as_tensor(np.asarray(idx), dtype=torch.long)
