@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_search.ipynb #42e35b98
 from __future__ import annotations
-import time
+import time, warnings
 from collections import deque
 from typing import Callable, Sequence
 import numpy as np
@@ -20,11 +20,11 @@ from .train import fit, fit_many, predict
 # %% auto #0
 __all__ = ['SEARCH_DEFAULTS', 'SEARCH_SOURCES', 'REA_DEFAULTS', 'REA_SOURCES', 'BASELINES', 'HISTORY_COLUMNS', 'SEARCH_SCHEMA',
            'SEARCH_KEYS', 'SEARCH_SPACE_KEYS', 'METHOD_KEYS', 'ERROR_SPACES', 'PAPER_SEARCH', 'VAL_NOTES', 'n_classes',
-           'initial_sample', 'candidates', 'active_loss', 'check_search', 'run_searches', 'run_search',
-           'load_search_config', 'search_settings', 'run_key', 'trains', 'run_setting_block', 'search_results',
-           'consolidate_search', 'write_runs', 'select_search', 'search_plan', 'run_search_sweep', 'final_results',
-           'search_table', 'search_curves', 'search_figure', 'search_findings', 'choose_switch', 'search_markdown',
-           'best_found', 'search_panel']
+           'initial_sample', 'candidates', 'parents_of', 'replacement_rows', 'active_loss', 'check_search',
+           'SearchStoppedWarning', 'run_searches', 'run_search', 'load_search_config', 'search_settings', 'run_key',
+           'trains', 'run_setting_block', 'search_results', 'consolidate_search', 'write_runs', 'select_search',
+           'search_plan', 'run_search_sweep', 'final_results', 'search_table', 'search_curves', 'search_figure',
+           'search_findings', 'choose_switch', 'search_markdown', 'best_found', 'search_panel']
 
 # %% ../nbs/13_search.ipynb #af4c30d5
 SEARCH_DEFAULTS = dict(n_init=10, k=10, n_candidates=100, max_parents=50, mutation_attempts=100)
@@ -86,6 +86,8 @@ def initial_sample(space: TabularSpace, n: int, seed: int) -> np.ndarray:
         c = tab.cls(row)
         if c not in seen: seen.add(c); out.append(row)
         if len(out) == n: break
+    if len(out) < n:                # `canonical` merged more rows than `n_classes` could know
+        raise InvalidParameterError(f"n_init={n} is more than the {len(out)} distinct architectures of {space.name}")
     return np.array(out, np.int64)
 
 # %% ../nbs/13_search.ipynb #234c1fa7
@@ -96,11 +98,8 @@ def candidates(tab: _Table,                 # the search's table caches
                *, n_candidates: int = 100, max_parents: int = 50, mutation_attempts: int = 100,
               ) -> tuple[list[int], int]:
     "Up to `n_candidates` new rows, each one mutation of a top-`val` parent; and how many draws left the table"
-    q = np.asarray(queried, np.int64)
-    v = np.asarray(tab.space.val[q], float)       # one read of all parents' values (a trained space trains in a batch)
-    parents = q[np.argsort(-v, kind="stable")][:max_parents].tolist()
     out, skipped = [], 0
-    for p in parents:
+    for p in parents_of(tab, queried, max_parents):
         if tab.has_mutants: draws = _mutant_draws(tab, p, rng, mutation_attempts)
         else:
             nb = tab.neighbours(p)
@@ -113,6 +112,13 @@ def candidates(tab: _Table,                 # the search's table caches
             seen.add(c); out.append(row)
             if len(out) == n_candidates: return out, skipped
     return out, skipped
+
+def parents_of(tab: _Table, queried: Sequence[int], max_parents: int) -> list[int]:
+    "The queried rows in order of `val`, best first (ties: the earlier query), at most `max_parents`"
+    q = np.asarray(queried, np.int64)
+    v = np.asarray(tab.space.val[q], float)       # one read of all parents' values (a trained space trains in a batch)
+    q, v = q[np.isfinite(v)], v[np.isfinite(v)]   # a failed evaluation is never a parent
+    return q[np.argsort(-v, kind="stable")][:max_parents].tolist()
 
 def _neighbour_draws(nb: np.ndarray, rng: np.random.Generator, attempts: int):
     "`attempts` uniform draws among a parent's valid one-change neighbours, each redrawn while it leaves the table"
@@ -131,6 +137,26 @@ def _mutant_draws(tab: _Table, parent: int, rng: np.random.Generator, attempts: 
             yield row, miss
             miss, done = 0, done + 1
             if done == attempts: return
+
+# %% ../nbs/13_search.ipynb #075a0d1b
+def replacement_rows(tab: _Table,               # the search's table caches
+                     parents: Sequence[int],    # rows to be near, best first (`parents_of`)
+                     seen: set,                 # classes queried or already candidates (updated in place)
+                     rng: np.random.Generator,  # the run's generator: breaks the remaining ties
+                     n: int,                    # rows wanted
+                    ) -> list[int]:
+    "Up to `n` rows of new classes nearest (Hamming distance of `space.codes`) to `parents`, then to a better parent"
+    codes = tab.space.codes
+    dist, near = np.full(len(codes), codes.shape[1] + 1), np.zeros(len(codes), np.int64)
+    for i, p in enumerate(parents):                  # distance to the nearest parent, and which one (best first)
+        d = (codes != codes[p]).sum(1)
+        closer = d < dist; dist[closer], near[closer] = d[closer], i
+    out = []
+    for row in np.lexsort((rng.random(len(codes)), near, dist)).tolist():
+        if len(out) == n: break
+        c = tab.cls(row)
+        if c not in seen: seen.add(c); out.append(row)
+    return out
 
 # %% ../nbs/13_search.ipynb #c210678f
 def active_loss(loss: str, kwargs: dict | None, n_train: int) -> str:
@@ -169,6 +195,9 @@ def check_search(space: TabularSpace, method: str, budget, *, n_init, k, n_candi
             raise InvalidParameterError(f"tournament={tournament} is larger than population={population}")
 
 # %% ../nbs/13_search.ipynb #e991344c
+class SearchStoppedWarning(UserWarning):
+    "A search run ended before its budget (the reason is also in its history's `stopped` column)"
+
 class _Run:
     "The state of one search run"
     def __init__(self, tab: _Table, seed: int, n_init: int):
@@ -176,18 +205,25 @@ class _Run:
         self.rows = initial_sample(tab.space, n_init, seed).tolist()
         self.seen = {tab.cls(r) for r in self.rows}
         self.score, self.it, self.phase = [np.nan] * n_init, [0] * n_init, [""] * n_init
-        self.train_s, self.pred_s, self.skipped = [0.0] * n_init, [0.0] * n_init, [0] * n_init
-        self.stopped = False
+        self.train_s, self.pred_s, self.skipped, self.replaced = [0.0] * n_init, [0.0] * n_init, [0] * n_init, [0] * n_init
+        self.stopped = ""                                   # why the run ended before its budget; "" = it did not
 
-    def add(self, rows, scores, it, phase, train_s, pred_s, skipped):
-        "Record newly queried rows"
-        for r, s in zip(rows, scores):
+    def add(self, rows, scores, it, phase, train_s, pred_s, skipped, replaced=None):
+        "Record newly queried rows (`replaced`: which came from the replacement rule; default none)"
+        for i, (r, s) in enumerate(zip(rows, scores)):
             self.rows.append(int(r)); self.score.append(float(s)); self.it.append(it); self.phase.append(phase)
             self.train_s.append(train_s); self.pred_s.append(pred_s); self.skipped.append(skipped)
+            self.replaced.append(int(replaced[i]) if replaced is not None else 0)
+
+    def stop(self, budget: int) -> None:
+        "End the run before its budget: no unqueried architecture of a new class is left"
+        self.stopped = f"table exhausted after {len(self.rows)} of {budget} queries: no unqueried architecture of a new class is left"
 
 def _targets(space: TabularSpace, rows: np.ndarray) -> tuple[np.ndarray, str]:
     "Training targets [S, n] in the loss's unit, from the queried rows' val values, and the scaling used"
-    raw = space.val[rows]
+    raw = np.asarray(space.val[rows], float)
+    bad = ~np.isfinite(raw)                     # a failed evaluation (a trained space) counts as the run's worst value
+    if bad.any(): raw = np.where(bad, np.nan_to_num(np.nanmin(np.where(bad, np.nan, raw), axis=-1, keepdims=True), nan=0.0), raw)
     how = auto_scaling(raw)
     return np.stack([scale_targets(r, how) for r in raw]), how
 
@@ -213,7 +249,7 @@ def _train_group(space, runs, loss, loss_kwargs, predictor, predictor_kwargs, it
 # %% ../nbs/13_search.ipynb #a48609b3
 HISTORY_COLUMNS = ["space", "task", "method", "loss", "seed", "query", "iteration", "row", "arch", "val", "test",
                    "score", "phase", "best_val", "best_test", "oracle_best_test", "global_best_test", "train_seconds", "predict_seconds",
-                   "skipped_mutations", "stopped"]
+                   "skipped_mutations", "replaced", "stopped"]
 
 def _history(tab: _Table, runs: list[_Run], method: str, loss: str) -> pd.DataFrame:
     "The tidy history of `runs`: one row per query, with best-so-far columns"
@@ -221,38 +257,47 @@ def _history(tab: _Table, runs: list[_Run], method: str, loss: str) -> pd.DataFr
     for r in runs:
         rows = np.array(r.rows); val, test = sp.val[rows], sp.test[rows]
         extra = sp.row_extras(rows) if hasattr(sp, "row_extras") else {}    # a trained space: params, seconds
-        best = np.array([int(np.argmax(val[:i + 1])) for i in range(len(rows))])   # first of tied best vals
+        ok = np.where(np.isnan(val), -np.inf, val)                                 # failed evaluations never lead
+        best = np.array([int(np.argmax(ok[:i + 1])) for i in range(len(rows))])     # first of tied best vals
         frames.append(pd.DataFrame({
             "space": sp.name, "task": sp.task, "method": method, "loss": loss, "seed": r.seed,
             "query": np.arange(1, len(rows) + 1), "iteration": r.it, "row": rows,
             "arch": [sp.arch_str(tab.arch(x)) for x in rows], "val": val, "test": test, "score": r.score,
             "phase": r.phase, "best_val": val[best], "best_test": test[best],
-            "oracle_best_test": np.maximum.accumulate(test), "global_best_test": float(sp.test.max()), "train_seconds": r.train_s, "predict_seconds": r.pred_s,
-            "skipped_mutations": r.skipped, "stopped": r.stopped, **extra}))
+            "oracle_best_test": np.fmax.accumulate(test), "global_best_test": float(sp.test.max()), "train_seconds": r.train_s, "predict_seconds": r.pred_s,
+            "skipped_mutations": r.skipped, "replaced": r.replaced, "stopped": r.stopped, **extra}))
     out = pd.concat(frames, ignore_index=True)
     return out[HISTORY_COLUMNS + [c for c in out.columns if c not in HISTORY_COLUMNS]]
 
-def _predictor_step(tab, runs, it, budget, cfg, callback_ok=True):
+def _pool(tab: _Table, r: _Run, need: int, cfg: dict) -> tuple[list[int], int, set]:
+    "Run `r`'s candidates this iteration: the mutation pass, topped up by the replacement rule when it fires"
+    rows, skipped = candidates(tab, r.rows, r.seen, r.rng, n_candidates=cfg["n_candidates"], max_parents=cfg["max_parents"],
+                               mutation_attempts=cfg["mutation_attempts"])
+    if len(rows) >= cfg["n_candidates"] or (skipped == 0 and len(rows) >= need): return rows, skipped, set()
+    extra = replacement_rows(tab, parents_of(tab, r.rows, cfg["max_parents"]), r.seen, r.rng, cfg["n_candidates"] - len(rows))
+    return rows + extra, skipped, set(extra)
+
+def _predictor_step(tab, runs, it, budget, cfg):
     "One iteration of predictor-guided evolution for every active run (grouped by training-set size)"
     sp = tab.space
     groups: dict[int, list[_Run]] = {}
     for r in runs:
         if not r.stopped and len(r.rows) < budget: groups.setdefault(len(r.rows), []).append(r)
     for n, grp in groups.items():
-        made = [candidates(tab, r.rows, r.seen, r.rng, n_candidates=cfg["n_candidates"], max_parents=cfg["max_parents"],
-                           mutation_attempts=cfg["mutation_attempts"]) for r in grp]
-        for r, (c, _) in zip(grp, made):
-            if not c: r.stopped = True
-        live = [(r, c, s) for r, (c, s) in zip(grp, made) if c]
+        made = [_pool(tab, r, min(cfg["k"], budget - n), cfg) for r in grp]
+        for r, (c, _, _) in zip(grp, made):
+            if not c: r.stop(budget)
+        live = [(r, c, s, x) for r, (c, s, x) in zip(grp, made) if c]
         if not live: continue
-        models, train_s = _train_group(sp, [r for r, _, _ in live], cfg["loss"], cfg["loss_kwargs"], cfg["predictor"],
+        models, train_s = _train_group(sp, [r for r, *_ in live], cfg["loss"], cfg["loss_kwargs"], cfg["predictor"],
                                        cfg["predictor_kwargs"], it, cfg["opt"], cfg["batched"], cfg["device"])
         phase = active_loss(cfg["loss"], cfg["loss_kwargs"], n)
-        for m, (r, cand, skipped) in zip(models, live):
+        for m, (r, cand, skipped, extra) in zip(models, live):
             t0 = time.perf_counter()
             score = predict(m, sp, np.array(cand), device=cfg["device"])
             take = np.argsort(-score, kind="stable")[:min(cfg["k"], budget - n)]
-            r.add([cand[i] for i in take], score[take], it, phase, train_s, time.perf_counter() - t0, skipped)
+            r.add([cand[i] for i in take], score[take], it, phase, train_s, time.perf_counter() - t0, skipped,
+                  [cand[i] in extra for i in take])
             for i in range(len(cand)):                       # unqueried candidates may be made again later
                 if i not in set(take.tolist()): r.seen.discard(tab.cls(cand[i]))
 
@@ -262,12 +307,12 @@ def _random_step(tab: _Table, r: _Run, budget: int, order: dict) -> None:
     perm = order.setdefault(r.seed, iter(r.rng.permutation(len(tab.space)).tolist()))
     while len(r.rows) < budget:
         row = next(perm, None)
-        if row is None: r.stopped = True; return
+        if row is None: r.stop(budget); return
         c = tab.cls(row)
         if c not in r.seen: r.seen.add(c); r.add([row], [np.nan], 1, "", 0.0, 0.0, 0)
 
 def _rea_step(tab: _Table, r: _Run, budget: int, population: int, tournament: int, attempts: int) -> None:
-    "Regularized evolution until `budget`: tournament parent, one mutation (new class), the oldest leaves"
+    "Regularized evolution until `budget`: tournament parent, one mutation (new class; else a replacement), the oldest leaves"
     val = tab.space.val
     extra = [row for row in _fill(tab, r, population - len(r.rows))]          # top up the initial population
     r.add(extra, [np.nan] * len(extra), 0, "", 0.0, 0.0, 0)
@@ -275,7 +320,7 @@ def _rea_step(tab: _Table, r: _Run, budget: int, population: int, tournament: in
     while len(r.rows) < budget:
         child = None
         for _ in range(attempts):
-            parent = max(r.rng.choice(np.array(pop), tournament, replace=True).tolist(), key=lambda x: val[x])
+            parent = max(r.rng.choice(np.array(pop), tournament, replace=True).tolist(), key=lambda x: -np.inf if np.isnan(val[x]) else val[x])
             if tab.has_mutants:
                 row = next((x for x, _ in _mutant_draws(tab, parent, r.rng, attempts) if tab.cls(x) not in r.seen), None)
                 if row is not None: child = row; break
@@ -284,9 +329,13 @@ def _rea_step(tab: _Table, r: _Run, budget: int, population: int, tournament: in
             if len(nb) == 0: continue
             row = int(nb[r.rng.integers(len(nb))])
             if tab.cls(row) not in r.seen: child = row; break
-        if child is None: r.stopped = True; return
-        r.seen.add(tab.cls(child)); r.add([child], [np.nan], len(r.rows) - population + 1, "", 0.0, 0.0, 0)
-        pop.append(child); pop.popleft()
+        if child is None:                                   # no new in-table mutant: the replacement rule
+            near = replacement_rows(tab, [parent], r.seen, r.rng, 1)
+            if not near: r.stop(budget); return
+            r.add(near, [np.nan], len(r.rows) - population + 1, "", 0.0, 0.0, 0, [True])
+        else:
+            r.seen.add(tab.cls(child)); r.add([child], [np.nan], len(r.rows) - population + 1, "", 0.0, 0.0, 0)
+        pop.append(r.rows[-1]); pop.popleft()
 
 def _fill(tab: _Table, r: _Run, n: int) -> list[int]:
     "`n` random rows of new classes (to top up a population larger than the initial sample)"
@@ -298,21 +347,53 @@ def _fill(tab: _Table, r: _Run, n: int) -> list[int]:
     return out
 
 # %% ../nbs/13_search.ipynb #801ddc08
-def run_searches(space: TabularSpace | str,   # a loaded space, or its load_space name
+_SEARCH_CONTRACT = """
+
+    method / loss: predictor-guided evolution with any loss of `LOSSES` (e.g. 'mse', 'hr', 'listmle', 'warp',
+        'mape', 'ew'; 'pw' = the paper's PWLNAS, 'pw_smooth' its smooth variant), or a baseline: 'random'
+        (random search) or 'rea' (regularized evolution: `population`, `tournament`, `mutation_attempts`
+        tries per child). Baselines train nothing and ignore the predictor settings.
+    loss_kwargs: the loss's hyperparameters (`losses.hyperparameters(name)`), checked before any query. PW:
+        warmup='hr' (ranking loss while fewer than `switch_at` architectures are queried), weighted='mape'
+        (after), switch_at=40, warmup_kwargs / weighted_kwargs. PW-smooth: ranking, weighted, start, full_at,
+        ramp. E.g. {"warmup": "listmle", "weighted": "mape", "switch_at": 30}.
+    budget: architectures queried per run, the `n_init` initial ones included; at most the table's distinct
+        architectures (checked before any query).
+    Each run queries `n_init` random architectures of distinct classes (a function of the seed: every method
+        starts alike), then, each iteration, trains a fresh `predictor` ('gcn' | 'mlp' | 'transformer',
+        `predictor_kwargs`) for `epochs` at `lr` (None: the loss's defaults, `losses.optim_defaults`) with
+        `batch_size` and `weight_decay` on the queried `val`s; makes `n_candidates` candidates by mutating the
+        `max_parents` best queried architectures (`mutation_attempts` draws each); and queries the `k` best
+        by predicted score. Mutants the table lacks are replaced by its nearest unqueried rows
+        (`replacement_rows`); the history's `replaced` marks each query that rule gave.
+    batched: train the runs of `run_searches` together (`fit_many`); device: 'cpu', 'cuda', ...;
+        callback(history): called after every iteration with the history so far.
+    Returns the tidy history, one row per query (`HISTORY_COLUMNS`, plus a trained space's extras). A run that
+        cannot reach `budget` (its table is exhausted) ends early with a `SearchStoppedWarning` naming the space,
+        method, seed and reason; the reason is in its history's `stopped` column ("" for runs that reached it).
+    The history goes straight into `search_table`, `search_figure`, `search_markdown`, `best_found`, ... for any
+        space: `label` defaults to the method and `key` to space/task/label/seed."""
+
+def run_searches(space: TabularSpace | str,   # a loaded space (any TabularSpace, any name), or a load_space name
                  method: str,                  # a loss of LOSSES (predictor-guided evolution), 'random' or 'rea'
                  budget: int,                  # architectures queried per run, the initial ones included
                  seeds: Sequence[int] = (0,),  # one run per seed; same seed = same initial sample for every method
-                 *, task: str | None = None,   # task, when `space` is a name
-                 predictor: str = "gcn",       # key of PREDICTORS
-                 n_init: int = 10, k: int = 10, n_candidates: int = 100,   # see SEARCH_SOURCES
-                 max_parents: int = 50, mutation_attempts: int = 100,
-                 loss_kwargs: dict | None = None,       # loss hyperparameters (e.g. PW's switch_at)
+                 *, task: str | None = None,   # task, when `space` is a name (None: the space's first)
+                 predictor: str = "gcn",       # key of PREDICTORS: gcn | mlp | transformer
+                 n_init: int = SEARCH_DEFAULTS["n_init"],              # random initial architectures (SEARCH_SOURCES)
+                 k: int = SEARCH_DEFAULTS["k"],                        # queried per iteration: the top k by prediction
+                 n_candidates: int = SEARCH_DEFAULTS["n_candidates"],  # candidates scored per iteration
+                 max_parents: int = SEARCH_DEFAULTS["max_parents"],    # best-val queried architectures mutated
+                 mutation_attempts: int = SEARCH_DEFAULTS["mutation_attempts"],  # draws per parent (REA: tries per child)
+                 loss_kwargs: dict | None = None,       # loss hyperparameters, e.g. PW's warmup, weighted, switch_at
                  predictor_kwargs: dict | None = None,  # predictor constructor arguments
-                 epochs: int | None = None, lr: float | None = None,   # default: the loss's (losses.optim_defaults)
-                 batch_size: int = 16, weight_decay: float = 1e-4,
-                 population: int = 10, tournament: int = 3,            # regularized evolution (REA_SOURCES)
+                 epochs: int | None = None,    # predictor training epochs; None: the loss's (losses.optim_defaults)
+                 lr: float | None = None,      # learning rate; None: the loss's
+                 batch_size: int = 16, weight_decay: float = 1e-4,     # predictor training
+                 population: int = REA_DEFAULTS["population"],         # regularized evolution (REA_SOURCES)
+                 tournament: int = REA_DEFAULTS["tournament"],
                  batched: bool = True,         # train the runs' predictors together (fit_many)
-                 device: str = "cpu",
+                 device: str = "cpu",          # torch device of the predictors
                  callback: Callable[[pd.DataFrame], None] | None = None,  # called with the history after each iteration
                 ) -> pd.DataFrame:
     "Run one search setting for every seed; return the tidy query history (one row per query)"
@@ -349,13 +430,43 @@ def run_searches(space: TabularSpace | str,   # a loaded space, or its load_spac
             it += 1
             _predictor_step(tab, runs, it, budget, cfg)
             emit()
+    for r in runs:
+        if r.stopped: warnings.warn(f"search on {space.name}/{space.task}, method {method}, seed {r.seed}: {r.stopped}",
+                                    SearchStoppedWarning, stacklevel=2)
     out = _history(tab, runs, method, method if kind == "predictor" else "")
     if callback and kind != "predictor": callback(out)
     return out
 
-def run_search(space: TabularSpace | str, task: str | None, loss: str, budget: int, seed: int = 0, **kwargs) -> pd.DataFrame:
-    "One search run (see `run_searches` for the keyword arguments): the tidy history of its queries"
-    return run_searches(space, loss, budget, [seed], task=task, **kwargs)
+def run_search(space: TabularSpace | str,   # a loaded space (any TabularSpace, any name), or a load_space name
+               task: str | None,            # task, when `space` is a name (None: the space's first)
+               loss: str,                   # a loss of LOSSES (predictor-guided evolution), 'random' or 'rea'
+               budget: int,                 # architectures queried, the initial ones included
+               seed: int = 0,               # the run's seed (its initial sample and every draw)
+               *, predictor: str = "gcn",   # key of PREDICTORS: gcn | mlp | transformer
+               n_init: int = SEARCH_DEFAULTS["n_init"],              # random initial architectures (SEARCH_SOURCES)
+               k: int = SEARCH_DEFAULTS["k"],                        # queried per iteration: the top k by prediction
+               n_candidates: int = SEARCH_DEFAULTS["n_candidates"],  # candidates scored per iteration
+               max_parents: int = SEARCH_DEFAULTS["max_parents"],    # best-val queried architectures mutated
+               mutation_attempts: int = SEARCH_DEFAULTS["mutation_attempts"],  # draws per parent (REA: tries per child)
+               loss_kwargs: dict | None = None,       # loss hyperparameters, e.g. PW's warmup, weighted, switch_at
+               predictor_kwargs: dict | None = None,  # predictor constructor arguments
+               epochs: int | None = None,   # predictor training epochs; None: the loss's (losses.optim_defaults)
+               lr: float | None = None,     # learning rate; None: the loss's
+               batch_size: int = 16, weight_decay: float = 1e-4,     # predictor training
+               population: int = REA_DEFAULTS["population"],         # regularized evolution (REA_SOURCES)
+               tournament: int = REA_DEFAULTS["tournament"],
+               device: str = "cpu",         # torch device of the predictor
+               callback: Callable[[pd.DataFrame], None] | None = None,  # called with the history after each iteration
+              ) -> pd.DataFrame:
+    "One search run (`run_searches` with one seed): the tidy history of its queries"
+    return run_searches(space, loss, budget, [seed], task=task, predictor=predictor, n_init=n_init, k=k,
+                        n_candidates=n_candidates, max_parents=max_parents, mutation_attempts=mutation_attempts,
+                        loss_kwargs=loss_kwargs, predictor_kwargs=predictor_kwargs, epochs=epochs, lr=lr,
+                        batch_size=batch_size, weight_decay=weight_decay, population=population,
+                        tournament=tournament, batched=False, device=device, callback=callback)
+
+run_searches.__doc__ += _SEARCH_CONTRACT
+run_search.__doc__ += _SEARCH_CONTRACT
 
 # %% ../nbs/13_search.ipynb #157a6bf8
 import contextlib, hashlib, json, os
@@ -404,7 +515,8 @@ def _spaces(raw, labels) -> list[dict]:
         if not isinstance(s, dict): raise InvalidParameterError(f"spaces entry {s!r} must be a mapping {{space, task}}")
         _unknown(s, SEARCH_SPACE_KEYS, f"spaces entry {s}")
         mod = space_module(check_choice(s.get("space"), space_names(), "space"))
-        task = mod.TASKS[0] if s.get("task") is None else check_choice(s["task"], mod.TASKS, f"task of {s['space']}")
+        from nasloss_nb.spaces.base import check_task
+        task = check_task(mod, s.get("task"), s["space"])
         from nasloss_nb.checks import check_kwargs, defaults_of
         check_kwargs(s.get("options") or {}, defaults_of(mod.load, ("task", "root", "scheduler", "check_data")), f"options of spaces entry {s['space']}")
         kw = s.get("kwargs") or {}
@@ -506,6 +618,13 @@ def _read_part(p: Path) -> pd.DataFrame | None:
         print(f"nasloss: {p} could not be read ({type(e).__name__}); moved to {bad.name}, its run will be redone")
         return None
 
+def _same_columns(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    "Runs stored before the replacement rule (bool `stopped`, no `replaced`) in the form of later ones, when both meet"
+    new = [f for f in frames if "replaced" in f]
+    if not new or len(new) == len(frames): return frames     # one form only: left as stored (a committed file stays byte-same)
+    old = lambda f: f.assign(replaced=0, stopped=f["stopped"].map(lambda b: "stopped early (reason not recorded)" if b else ""))
+    return [f if "replaced" in f else old(f) for f in frames]
+
 def search_results(out_dir: str | os.PathLike) -> pd.DataFrame:
     "Every stored run's history in a search results folder (one row per query)"
     out = Path(out_dir)
@@ -517,7 +636,7 @@ def search_results(out_dir: str | os.PathLike) -> pd.DataFrame:
             raise NasLossError(f"{out / 'results.parquet'} cannot be read ({type(e).__name__}): restore it from git "
                                "(it is committed) or move it aside to rerun its runs") from None
     if not frames: return pd.DataFrame(columns=HISTORY_COLUMNS + ["label", "key"])
-    df = pd.concat(frames, ignore_index=True).drop_duplicates(["key", "query"], keep="last")
+    df = pd.concat(_same_columns(frames), ignore_index=True).drop_duplicates(["key", "query"], keep="last")
     if (df["schema"] != SEARCH_SCHEMA).any(): raise NasLossError(f"{out} mixes search schemas {sorted(df['schema'].unique())}")
     return df.sort_values(["space", "task", "label", "seed", "query"]).reset_index(drop=True)
 
@@ -658,8 +777,20 @@ def _shown(space: str, v):
     "A test value as shown in tables: error (100 - accuracy) on ERROR_SPACES, else as is"
     return 100 - v if space in ERROR_SPACES else v
 
+def _runs(df: pd.DataFrame) -> pd.DataFrame:
+    "`df` with `label` (default: the method) and `key` (default: space/task/label/seed) when it lacks them"
+    if "label" in df and "key" in df: return df
+    d = df if "label" in df else df.assign(label=df["method"])
+    if "key" not in d:
+        d = d.assign(key=d["space"].astype(str) + "/" + d["task"].astype(str) + "/" + d["label"].astype(str) + "/" + d["seed"].astype(str))
+        if d.duplicated(["key", "query"]).any():
+            raise InvalidParameterError("two runs share space, task, method and seed: give each setting its own `label` "
+                                        "column (or each run a `key`)")
+    return d
+
 def final_results(df: pd.DataFrame, at: int | None = None) -> pd.DataFrame:
     "One row per run: the best-by-val test value after `at` queries (default: the run's last query)"
+    df = _runs(df)
     d = df if at is None else df[df["query"] <= at]
     last = d.sort_values("query").groupby("key").tail(1)
     return last.assign(shown=[_shown(s, v) for s, v in zip(last["space"], last["best_test"])])
@@ -674,10 +805,10 @@ def _paired_p(a: pd.Series, b: pd.Series) -> tuple[float, int]:
     return float(wilcoxon(j.iloc[:, 0], j.iloc[:, 1]).pvalue), len(j)
 
 def _task_order(space: str, task: str) -> tuple:
-    "Sort key of a space/task: space name, then the task's place in the space's TASKS"
-    from nasloss_nb.spaces.base import space_module
-    tasks = list(space_module(space).TASKS)
-    return (space, tasks.index(task) if task in tasks else len(tasks), task)
+    "Sort key of a space/task: space name, then the task's place in a built-in space's TASKS, then the task name"
+    from nasloss_nb.spaces.base import space_module, space_names
+    tasks = list(getattr(space_module(space), "TASKS", None) or ()) if space in space_names() else []
+    return (space, tasks.index(task) if task in tasks else len(tasks), str(task))
 
 def _method_order(labels, reference: str) -> list[str]:
     "The reference method first, then the other losses by family (report order), then the baselines"
@@ -712,7 +843,7 @@ def search_table(df: pd.DataFrame, reference: str = "pw", at: int | None = None)
 # %% ../nbs/13_search.ipynb #1ae24a21
 def search_curves(df: pd.DataFrame) -> pd.DataFrame:
     "Mean and s.e. over runs of the best-so-far test value (shown unit) after each query, per space/task/method"
-    d = df.assign(shown=[_shown(s, v) for s, v in zip(df["space"], df["best_test"])])
+    d = _runs(df).assign(shown=[_shown(s, v) for s, v in zip(df["space"], df["best_test"])])
     g = d.groupby(["space", "task", "label", "query"])["shown"]
     return g.agg(["mean", "sem", "size"]).reset_index()
 
@@ -831,8 +962,8 @@ def search_markdown(df: pd.DataFrame, reference: str = "pw") -> str:
 def best_found(df: pd.DataFrame) -> pd.DataFrame:
     "Per run: the architecture with the best val (the first of ties), when it was queried, its val, test and params"
     rows = []
-    for _, g in df.sort_values("query").groupby("key"):
-        r = g.iloc[int(np.argmax(g["val"].to_numpy()))]
+    for _, g in _runs(df).sort_values("query").groupby("key"):
+        r = g.iloc[int(np.argmax(np.nan_to_num(g["val"].to_numpy(float), nan=-np.inf)))]
         rows.append({"space": r["space"], "task": r["task"], "label": r["label"], "seed": int(r["seed"]),
                      "query": int(r["query"]), "val": r["val"], "test": r["test"],
                      "params_m": r["params_m"] if "params_m" in g else np.nan, "arch": r["arch"]})
