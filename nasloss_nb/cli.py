@@ -25,7 +25,9 @@ def cmd_spaces(args) -> str:
         rows = {n: ", ".join(space_module(n).TASKS or ["any name (the table's own)"]) for n in space_names()}
         return json.dumps(rows, indent=1) if args.json else _fmt_summary(rows)
     t0 = time.perf_counter()
-    space = load_space(args.space, args.task, root=args.root)
+    opts = {k: v for k, v in (("path", args.path), ("kind", args.kind)) if v is not None}
+    name = "table" if opts and args.space == "nbgraph" else args.space    # --path alone means your table
+    space = load_space(name, args.task, root=args.root, **opts)
     s = space.summary()
     s["load seconds"] = round(time.perf_counter() - t0, 3)
     return json.dumps(s, indent=1) if args.json else _fmt_summary(s)
@@ -234,6 +236,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--task", default=None, help="task / dataset (default: the space's first)")
     sp.add_argument("--root", default=None, help="benchmark data folder (default: $NASLOSS_DATA)")
     sp.add_argument("--list", action="store_true", help="list spaces and their tasks")
+    sp.add_argument("--path", default=None, help="your own table (csv, parquet, jsonl): summarised as space 'table'")
+    sp.add_argument("--kind", default=None, choices=["graph", "edges", "sequence"], help="with --path: how rows write architectures (default: detected)")
     sp.add_argument("--json", action="store_true", help="print JSON")
     sp.set_defaults(func=cmd_spaces)
     st = sub.add_parser("study", help="run (or resume) a sweep of loss-study trials from a YAML config")
