@@ -4,64 +4,48 @@
 
 # %% ../nbs/15b_darts_space.ipynb #13cf3577
 from __future__ import annotations
-import hashlib, os, uuid
-from typing import Sequence
+import os
 import numpy as np
 import torch
-from .core import InvalidParameterError, NasLossError, UnknownNameError, check_device
-from .spaces.darts import DartsSpace, canonical_codes, sample_genotypes, valid_codes
-from .darts_net import from_arch, genotype_str
+from .core import InvalidParameterError, UnknownNameError, check_device
+from .spaces.darts import NODE_TYPES, DartsSpace, sample_genotypes
+from .darts_net import from_arch, genotype_str, to_arch
 from .darts_train import DATASETS, cached_result, check_images, get_fidelity, save_result, train_genotype
+from .trained import EVENT_TOPIC, Cluster, LazyAccuracy, TrainedSpace, _keep_freed_memory
 
 # %% auto #0
-__all__ = ['EVENT_TOPIC', 'LazyAccuracy', 'train_on_worker', 'Cluster', 'TrainedDartsSpace', 'train_rows', 'arch_str', 'summary',
-           'row_extras', 'close', 'trained_darts', 'best_cells']
+__all__ = ['DartsCell', 'train_on_worker', 'TrainedDartsSpace', 'summary', 'row_extras', 'trained_darts', 'best_cells',
+           'EVENT_TOPIC', 'LazyAccuracy', 'Cluster']
 
 # %% ../nbs/15b_darts_space.ipynb #7d5ecf00
-class LazyAccuracy:
-    "`space.val` / `space.test` of a trained space: indexing trains the rows that have no result yet"
-    def __init__(self, space: "TrainedDartsSpace", split: str): self.space, self.split = space, split
-    def __len__(self) -> int: return len(self.space._rows)
-    def __getitem__(self, idx):
-        rows = np.asarray(idx, np.int64)
-        self.space.train_rows(np.unique(rows).tolist())
-        out = np.array([self.space.results[int(r)][self.split] for r in rows.ravel()], float).reshape(rows.shape)
-        return float(out) if rows.ndim == 0 else out
-    def max(self) -> float: return float("nan")       # no table: the global best is unknown
-    def __repr__(self): return f"<LazyAccuracy {self.split}: {len(self.space.results)} of {len(self)} rows trained>"
-
-# %% ../nbs/15b_darts_space.ipynb #2d8fa7c2
-class _LiveGraphs(dict):
-    "The space's `_cache`: 'graphs' always covers every row; derived entries are dropped when rows are added"
-    def __init__(self, space): super().__init__(); self.space, self.n, self.adj, self.ops = space, 0, None, None
-    def __contains__(self, k): return k == "graphs" or super().__contains__(k)
-    def __getitem__(self, k):
-        if k != "graphs": return super().__getitem__(k)
-        sp = self.space; n = len(sp._rows)
-        if n > self.n:
-            adj, ops = DartsSpace.graphs(_Rows(sp._codes[self.n:n]))
-            self.adj = adj if self.adj is None else np.concatenate([self.adj, adj])
-            self.ops = ops if self.ops is None else np.concatenate([self.ops, ops]); self.n = n
-        return self.adj, self.ops
-    def grown(self):
-        "Drop every derived entry (called when rows were added)"
-        for k in [k for k in dict.keys(self) if k != "graphs"]: dict.pop(self, k)
-
 class _Rows:
     "Just enough of a space for `DartsSpace.graphs` on a block of codes"
     def __init__(self, codes): self.codes = codes
 
-# %% ../nbs/15b_darts_space.ipynb #ad22bfa4
-EVENT_TOPIC = "nasloss-train"
+class DartsCell:
+    "The DARTS genotypes as a cell spec (the protocol of `cells`): codes are the canonical 32-int tuples of `spaces.darts`"
+    kind, node_types, max_nodes = "darts", NODE_TYPES, 30
+    is_valid, canonical, choices = DartsSpace.is_valid, DartsSpace.canonical, DartsSpace.choices
+    neighbours, to_graph = DartsSpace.neighbours, DartsSpace.to_graph
 
-def _keep_freed_memory() -> bool:
-    "Raise glibc's trim and mmap thresholds to 1 GiB (Dask workers start at 64 KiB): True if it was set"
-    import ctypes, sys
-    if not sys.platform.startswith("linux"): return False
-    try: libc = ctypes.CDLL("libc.so.6")
-    except OSError: return False                                    # not glibc (e.g. musl): leave it
-    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3                     # glibc's malloc.h
-    return bool(libc.mallopt(M_TRIM_THRESHOLD, 1 << 30)) and bool(libc.mallopt(M_MMAP_THRESHOLD, 1 << 30))
+    def encode(self, genotype) -> tuple: return to_arch(genotype)       # a Genotype, its DARTS text or 32 ints
+    def decode(self, code) -> str: return genotype_str(from_arch(code))
+    def arch_str(self, code) -> str: return genotype_str(from_arch(code))
+    def digest(self) -> str: return "darts"
+    def graphs(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]: return DartsSpace.graphs(_Rows(codes))
+    def __repr__(self): return "DartsCell()"
+
+    def sample(self, n: int, rng: np.random.Generator) -> list[tuple]:
+        "`n` distinct canonical genotypes"
+        out = {}
+        while len(out) < n:
+            for a in sample_genotypes(n, rng):
+                out.setdefault(a, None)
+                if len(out) == n: break
+        return list(out)
+
+# %% ../nbs/15b_darts_space.ipynb #2d8fa7c2
+_all_ = ["EVENT_TOPIC", "LazyAccuracy", "Cluster"]     # moved to `trained`; still importable from here
 
 def train_on_worker(arch, dataset: str, fidelity, seed: int, root, device: str, threads: int | None,
                     train_kwargs: dict) -> dict:
@@ -77,84 +61,11 @@ def train_on_worker(arch, dataset: str, fidelity, seed: int, root, device: str, 
     w.log_event(EVENT_TOPIC, ev | {"event": "done", "seconds": r["seconds"], "val": r["val"]})
     return {k: v for k, v in r.items() if k != "cached"} | {"worker": w.address}
 
-class Cluster:
-    "Trainings on a Dask cluster: one per worker at a time, results yielded as they finish"
-    def __init__(self, scheduler, timeout: float = 60):   # an address or a distributed.Client; seconds to wait for workers
-        try: from distributed import Client
-        except ImportError:
-            raise NasLossError("Dask is not installed: pip install 'nasloss-nb[dask]' (or train here: no scheduler)") from None
-        if isinstance(scheduler, Client): self.client, self.owned = scheduler, False
-        elif isinstance(scheduler, str) and scheduler:
-            try: self.client = Client(scheduler, timeout=timeout)
-            except (OSError, TimeoutError, ValueError) as e:
-                raise NasLossError(f"cannot reach the Dask scheduler {scheduler!r} ({type(e).__name__}: {e}); "
-                                   "check the address (--scheduler)") from None
-            self.owned = True
-        else: raise InvalidParameterError(f"scheduler={scheduler!r}: need a Dask scheduler address "
-                                          "(e.g. tcp://host:8786) or a distributed.Client")
-        self.address = self.client.scheduler.address
-        try: self.resources = self._check_workers(timeout)
-        except BaseException: self.close(); raise
-
-    def _check_workers(self, timeout: float) -> dict | None:
-        "Resources each training asks for; refuses a cluster where trainings would share a worker"
-        try: self.client.wait_for_workers(1, timeout=timeout)
-        except TimeoutError:
-            raise NasLossError(f"the Dask scheduler {self.address} has no workers after {timeout:g} s: start some "
-                               f"(dask worker {self.address} --nthreads 1)") from None
-        ws = self.client.scheduler_info(n_workers=-1)["workers"]
-        if all((w.get("resources") or {}).get("train", 0) >= 1 for w in ws.values()): return {"train": 1}
-        multi = {a: w["nthreads"] for a, w in ws.items() if w["nthreads"] > 1}
-        if multi:
-            raise InvalidParameterError(
-                f"Dask worker(s) {', '.join(f'{a} ({n} threads)' for a, n in multi.items())} would run several trainings "
-                "at once: start workers with --nthreads 1, or give every worker --resources train=1")
-        return None
-
-    def check_device(self, device: str) -> None:
-        "Refuse `device` unless every worker's torch has it ('auto' and 'cpu' always work): before anything is sent"
-        if device in ("cpu", "auto"): return
-        def probe(device=device):
-            try: check_device(device); return None
-            except InvalidParameterError as e: return str(e)
-        bad = {a: why for a, why in self.client.run(probe).items() if why}
-        if bad:
-            why = next(iter(bad.values())).split(": ", 1)[-1]           # the worker's reason, without its device= prefix
-            raise InvalidParameterError(f"device={device!r} is not on Dask worker(s) {', '.join(sorted(bad))}: {why} "
-                                        "('auto' uses each worker's GPU when it has one)")
-
-    def train(self, jobs: dict):
-        "Yield (key, result) for each {key: train_on_worker arguments} as its training finishes"
-        from distributed import KilledWorker, as_completed
-        futs = {}
-        for key, job in jobs.items():
-            tag = hashlib.sha1(",".join(map(str, job["arch"])).encode()).hexdigest()[:10]
-            futs[self.client.submit(train_on_worker, **job, pure=False, resources=self.resources,
-                                    key=f"nasloss-train-{tag}-{uuid.uuid4().hex[:6]}")] = key
-        try:
-            for f in as_completed(futs):
-                try: yield futs[f], f.result()
-                except KilledWorker as e:
-                    raise NasLossError(f"training {futs[f]} ({genotype_str(from_arch(jobs[futs[f]]['arch']))}) killed every "
-                                       f"worker that ran it ({e}); finished trainings are cached: a rerun trains only "
-                                       "what is left") from None
-        finally:
-            left = [f for f in futs if not f.done()]
-            if left: self.client.cancel(left)
-
-    def events(self) -> list[dict]:
-        "The scheduler's log of trainings (start / done, worker, pid, device), oldest first"
-        return [m for _, m in self.client.get_events(EVENT_TOPIC)]
-
-    def close(self) -> None:
-        "Close the client when this object opened it"
-        if self.owned: self.client.close()
-    def __repr__(self): return f"<Cluster {self.address}, {len(self.client.nthreads())} workers>"
-
-# %% ../nbs/15b_darts_space.ipynb #c3c91026
-class TrainedDartsSpace(DartsSpace):
+# %% ../nbs/15b_darts_space.ipynb #02566679
+class TrainedDartsSpace(TrainedSpace):
     "DARTS genotypes whose `val` / `test` are accuracies of networks trained at a fidelity (lazily, cached)"
     name, label = "darts-trained", "DARTS trained on images"     # load_space name
+    code_dtype, pool_salt, arch_word = np.int8, 301, "genotype"  # the pool DARTS has always drawn
 
     def __init__(self, fidelity="smoke",             # a preset of darts_train.FIDELITIES or a Fidelity
                  dataset: str | None = None,          # a key of darts_train.DATASETS; None = the fidelity's
@@ -170,14 +81,10 @@ class TrainedDartsSpace(DartsSpace):
         self.fidelity = get_fidelity(fidelity)
         ds = dataset or self.fidelity.dataset
         if ds not in DATASETS: raise UnknownNameError(f"unknown image data set {ds!r}; valid: {', '.join(DATASETS)}")
-        if type(pool) is not int or pool < 1: raise InvalidParameterError(f"pool={pool!r} must be an int >= 1")
-        codes = self._pool(pool, pool_seed)
-        self._rows = [tuple(r) for r in codes.tolist()]
-        super().__init__(codes, np.zeros(len(codes)), np.zeros(len(codes)), task=ds,
-                         metric_names={"val": f"validation accuracy (%), {ds}, fidelity {self.fidelity.name}",
-                                       "test": f"test accuracy (%), {ds}, fidelity {self.fidelity.name}"},
-                         notes=f"trained on demand at fidelity {self.fidelity.name}; the table grows as mutations are made")
-        self._pool_n = len(codes)
+        self._init_rows(DartsCell(), ds, pool, pool_seed,
+                        metric_names={"val": f"validation accuracy (%), {ds}, fidelity {self.fidelity.name}",
+                                      "test": f"test accuracy (%), {ds}, fidelity {self.fidelity.name}"},
+                        notes=f"trained on demand at fidelity {self.fidelity.name}; the table grows as mutations are made")
         bad = sorted(set(train_kwargs) - {"channels_last", "amp"})
         if bad: raise InvalidParameterError(f"unknown training option(s) {', '.join(bad)}; valid: channels_last, amp")
         if not isinstance(device, str) or not (device in ("cpu", "auto") or device.startswith(("cuda", "mps"))):
@@ -187,82 +94,22 @@ class TrainedDartsSpace(DartsSpace):
             raise InvalidParameterError(f"threads={threads!r} must be an int >= 1 or None")
         self.seed, self.root, self.device, self.train_kwargs, self.threads = seed, root, device, train_kwargs, threads
         if scheduler is None and check_data: check_images(ds, root)    # trained here: the images must be here (workers read their own)
-        self.cluster = None if scheduler is None else Cluster(scheduler)     # checked (reachable, workers) before any work
+        self.cluster = self._connect(scheduler)                          # checked (reachable, workers) before any work
         if self.cluster is not None:
             try: self.cluster.check_device(device)                      # every worker must have it
             except BaseException: self.cluster.close(); raise
-        self.results: dict[int, dict] = {}
-        self.val, self.test = LazyAccuracy(self, "val"), LazyAccuracy(self, "test")
-        self._cache = _LiveGraphs(self)
 
-    @staticmethod
-    def _pool(n: int, seed: int) -> np.ndarray:
-        "`n` distinct canonical genotypes, a function of `seed` alone"
-        rng, out = np.random.default_rng([seed, 301]), {}
-        while len(out) < n:
-            for a in sample_genotypes(n, rng):
-                out.setdefault(a, None)
-                if len(out) == n: break
-        return np.array(list(out), np.int8)
+    # where a result comes from: darts_train's cache, a training here, or one on a worker
+    def _cached(self, arch) -> dict | None: return cached_result(arch, self.task, self.fidelity, self.seed)
+    def _compute(self, arch) -> dict:
+        return train_genotype(arch, self.task, self.fidelity, self.seed, root=self.root, device=self.device, **self.train_kwargs)
+    def _job(self, arch) -> dict:
+        return dict(arch=arch, dataset=self.task, fidelity=self.fidelity, seed=self.seed, root=self.root,
+                    device=self.device, threads=self.threads, train_kwargs=self.train_kwargs)
+    _worker = staticmethod(train_on_worker)
+    def _file(self, arch, res: dict) -> dict: save_result(res); return res
 
-# %% ../nbs/15b_darts_space.ipynb #999fa831
-def _len(self) -> int: return self._pool_n
-def _iter(self): return iter(self._rows[:self._pool_n])          # the pool, as many as len() says
-def _contains(self, arch) -> bool: return self.is_valid(arch)
-def _codes_view(self) -> np.ndarray: return self._codes[:len(self._rows)]
-def _set_codes(self, v): self._codes = np.asarray(v, np.int8)     # TabularSpace.__init__ assigns it once
-
-def _index(self, archs: Sequence) -> np.ndarray:
-    "Row of each architecture; a valid genotype not yet in the table is appended (invalid ones raise)"
-    out = np.empty(len(archs), np.int64)
-    for j, a in enumerate(archs):
-        a = tuple(int(v) for v in a); r = self._index.get(a)
-        if r is None:
-            if not self.is_valid(a): raise UnknownNameError(f"darts: {a} is not a valid genotype of the space")
-            c = tuple(canonical_codes(np.array([a]))[0].tolist())
-            r = self._index.get(c)
-            if r is None: r = self._append(c)
-        out[j] = r
-    return out
-
-def _append(self, arch: tuple) -> int:
-    "Add one canonical genotype as a new row; return its row"
-    r = len(self._rows)
-    if r == len(self._codes): self._codes = np.concatenate([self._codes, np.zeros_like(self._codes)])
-    self._codes[r] = arch; self._rows.append(arch); self._index[arch] = r
-    self._cache.grown()
-    return r
-
-TrainedDartsSpace.__len__, TrainedDartsSpace.__iter__ = _len, _iter
-TrainedDartsSpace.__contains__, TrainedDartsSpace.index = _contains, _index
-TrainedDartsSpace.codes = property(_codes_view, _set_codes)
-TrainedDartsSpace._append = _append
-
-# %% ../nbs/15b_darts_space.ipynb #a236bd35
-def train_rows(self, rows: Sequence[int]) -> None:
-    "Train (or read from the cache) every row of `rows` that has no result yet; on a cluster, all at once"
-    todo = []
-    for r in dict.fromkeys(int(x) for x in rows):
-        if r in self.results: continue
-        if not 0 <= r < len(self._rows): raise UnknownNameError(f"darts: row {r} is not in the table ({len(self._rows)} rows)")
-        c = cached_result(self._rows[r], self.task, self.fidelity, self.seed)
-        if c is not None: self.results[r] = c | {"cached": True}
-        else: todo.append(r)
-    if not todo: return
-    if self.cluster is None:
-        for r in todo:
-            self.results[r] = train_genotype(self._rows[r], self.task, self.fidelity, self.seed, root=self.root,
-                                             device=self.device, **self.train_kwargs)
-        return
-    jobs = {r: dict(arch=self._rows[r], dataset=self.task, fidelity=self.fidelity, seed=self.seed, root=self.root,
-                    device=self.device, threads=self.threads, train_kwargs=self.train_kwargs) for r in todo}
-    for r, res in self.cluster.train(jobs):             # as they finish: each filed in this machine's cache at once
-        save_result(res); self.results[r] = res | {"cached": False}
-
-def arch_str(self, arch) -> str:
-    "The DARTS Genotype text"
-    return genotype_str(from_arch(arch))
-
+# %% ../nbs/15b_darts_space.ipynb #ad22bfa4
 def summary(self) -> dict:
     "What the space is, without training anything"
     return {"space": self.name, "task": self.task, "benchmark": self.label, "pool": self._pool_n,
@@ -276,12 +123,7 @@ def row_extras(self, rows) -> dict:
     return {"params_m": [self.results[int(r)]["params_m"] for r in rows],
             "arch_train_seconds": [self.results[int(r)]["seconds"] for r in rows]}
 
-def close(self) -> None:
-    "Close the connection to the cluster (when the space opened it)"
-    if self.cluster is not None: self.cluster.close()
-
-TrainedDartsSpace.train_rows, TrainedDartsSpace.arch_str, TrainedDartsSpace.summary = train_rows, arch_str, summary
-TrainedDartsSpace.close, TrainedDartsSpace.row_extras = close, row_extras
+TrainedDartsSpace.summary, TrainedDartsSpace.row_extras = summary, row_extras
 
 # %% ../nbs/15b_darts_space.ipynb #237bc0a2
 def trained_darts(fidelity="smoke", dataset: str | None = None, seed: int = 0, pool: int = 1000, **kwargs) -> TrainedDartsSpace:

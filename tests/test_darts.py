@@ -40,3 +40,18 @@ def test_real_table(tmp_path, monkeypatch):
     monkeypatch.setenv("NASLOSS_CACHE", str(tmp_path))
     space = darts.load()
     assert len(space) == 725 and "surrogate" in space.label and abs(space.val.max() - 94.4889) < 1e-3
+
+
+def test_trained_darts_rows_are_the_ones_darts_always_had(tmp_cache):
+    "TrainedDartsSpace is a trained.TrainedSpace now; its pool, grown rows and graphs are byte for byte the old ones"
+    import hashlib
+    from nasloss_nb.darts_space import TrainedDartsSpace
+    from nasloss_nb.trained import TrainedSpace
+    sha = lambda *a: hashlib.sha1(b"".join(x.tobytes() for x in a)).hexdigest()
+    sp = TrainedDartsSpace("smoke", pool=1000, check_data=False)
+    assert isinstance(sp, TrainedSpace) and sp.codes.dtype == np.int8
+    assert sha(sp.codes) == "57d543e8f0cea02c95d67848824672b51e2883e1"        # fingerprints of the code before the move
+    sp.index(sp.neighbours(tuple(sp.codes[0].tolist()))); sp.index(sp.neighbours(tuple(sp.codes[7].tolist())))
+    assert len(sp._rows) == 1240 and sha(sp.codes) == "738e78c933ce9989679309204b3653e932b473c8"
+    assert sha(*sp._cache["graphs"]) == "d0c26d7ba1254de648e39fe0571e8d104d59f11f"
+    assert sp.arch_str(sp.codes[0]).startswith("Genotype(normal=[") and not sp.results
