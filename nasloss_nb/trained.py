@@ -289,6 +289,8 @@ class TrainedSpace(TabularSpace):
 
     def _pool(self, n: int, seed: int) -> np.ndarray:
         "`n` distinct canonical architectures of the cell, a function of `seed` alone"
+        size = getattr(self.cell, "size", lambda: None)()
+        if size is not None: n = min(n, size)           # a small spec: the pool is all of it
         try: codes = [tuple(int(v) for v in c) for c in self.cell.sample(n, np.random.default_rng([seed, self.pool_salt]))]
         except InvalidParameterError as e: raise InvalidParameterError(f"pool={n}: {e} (lower pool=)") from None
         if len(set(codes)) != n or len({len(c) for c in codes}) != 1:
