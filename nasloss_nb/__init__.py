@@ -18,7 +18,9 @@ _API = {
     "fit": "train", "predict": "train", "fit_many": "train",
     "run_trial": "study", "run_trials": "study",
     "summary": "report", "recommend": "report", "findings": "report",
-    "run_search": "search", "run_searches": "search",
+    "run_search": "search", "run_searches": "search", "search_table": "search", "SearchStoppedWarning": "search",
+    "TableSpace": "spaces.table", "GraphSet": "spaces.table", "TrainedSpace": "trained",
+    "GraphCell": "cells", "EdgesCell": "cells", "SequenceCell": "cells",
     "NasLossError": "core", "InvalidParameterError": "core", "UnknownNameError": "core",
 }
 
