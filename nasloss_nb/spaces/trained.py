@@ -10,10 +10,10 @@ from ..core import InvalidParameterError
 __all__ = ['TASKS', 'TRAINED', 'load']
 
 # %% ../../nbs/08a_trained_space.ipynb #2572b9eb
-TASKS = ("default",)
+TASKS = None                                    # any task name (default: "default")
 TRAINED = True                                  # queries train networks (see above)
 
-def load(task: str = "default",                 # the only task
+def load(task: str | None = None,               # the task's name in results (None: "default")
          root: str | os.PathLike | None = None, # unused (evaluate reads its own data)
          cell=None,                             # a cell of nasloss_nb.cells, or its spec: {kind: graph | sequence | edges, ...}
          evaluate=None,                         # evaluate(arch) -> {"val", "test", numeric extras}, or 'package.module:function'
@@ -31,5 +31,5 @@ def load(task: str = "default",                 # the only task
         raise InvalidParameterError("load_space('trained') needs cell= (a cell of nasloss_nb.cells or its spec, e.g. "
                                     "{'kind': 'sequence', 'choices': [[3, 5], [16, 32]]}) and evaluate= (a function "
                                     "or its import path 'package.module:function')")
-    return TrainedSpace(cell, evaluate, name=space_name, task=task, seed=seed, pool=pool, pool_seed=pool_seed,
+    return TrainedSpace(cell, evaluate, name=space_name, task=task or "default", seed=seed, pool=pool, pool_seed=pool_seed,
                         scheduler=scheduler, cache_version=cache_version)
