@@ -74,3 +74,20 @@ def test_nasloss_study_and_report_on_a_table(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     r = run("report", str(tmp_path / "out"), "--recommend")
     assert r.returncode == 0 and "| table | mine |" in r.stdout, r.stdout + r.stderr[-2000:]
+
+
+def test_nasloss_search_and_report_on_a_sample_table(tmp_path):
+    "A search config on a table that is a sample of a bigger space: every run reaches its budget, the report prints"
+    synthetic_table(n=80).to_csv(tmp_path / "mine.csv", index=False)
+    cfg = tmp_path / "search.yaml"
+    cfg.write_text(f"name: s\nbudget: 30\nseeds: 2\nepochs: 5\nspaces:\n  - {{space: table, options: {{path: {tmp_path / 'mine.csv'}}}}}\n"
+                   "methods: [hr, random, rea]\n")
+    run = lambda *a: subprocess.run([str(BIN / "nasloss"), *a], capture_output=True, text=True, env=dict(os.environ), timeout=600)
+    r = run("search", str(cfg), "--out", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    from nasloss_nb.search import search_results
+    h = search_results(tmp_path / "out")
+    assert set(h["task"]) == {"mine"} and h.groupby(["label", "seed"]).size().eq(30).all() and (h["stopped"] == "").all()
+    assert h["replaced"].sum() > 0                                   # 80 of the spec's cells: mutants leave the table
+    r = run("report", str(tmp_path / "out"), "--search")
+    assert r.returncode == 0 and "| table | mine | hr | 2 |" in r.stdout, r.stdout + r.stderr[-2000:]
