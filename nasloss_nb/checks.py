@@ -4,12 +4,14 @@
 
 # %% ../nbs/00a_checks.ipynb #18321333
 from __future__ import annotations
-import inspect, math, numbers
+import inspect, math, numbers, os
+from pathlib import Path
 from typing import Any, Callable, Iterable
-from .core import InvalidParameterError, check_choice
+from .core import InvalidParameterError, NasLossError, check_choice
 
 # %% auto #0
-__all__ = ['check_int', 'check_real', 'check_bool', 'check_list', 'check_dict', 'check_name', 'check_kwargs', 'defaults_of']
+__all__ = ['check_int', 'check_real', 'check_bool', 'check_list', 'check_dict', 'check_name', 'check_kwargs', 'defaults_of',
+           'read_yaml']
 
 # %% ../nbs/00a_checks.ipynb #6591ef81
 def _fail(name: str, value: Any, need: str, where: str = "") -> None:
@@ -103,3 +105,21 @@ def defaults_of(fn: Callable, skip: Iterable[str] = ()) -> dict:
     "Name -> default of the parameters of `fn` that have one (less `skip`)"
     return {n: q.default for n, q in inspect.signature(fn).parameters.items()
             if q.default is not q.empty and n not in set(skip)}
+
+# %% ../nbs/00a_checks.ipynb #922b7b0a
+def read_yaml(path: str | os.PathLike,   # the YAML file
+              what: str,                 # what it is, for messages: "search config", "parameter file", ...
+             ) -> dict:
+    "The mapping a YAML file holds; every failure (missing, unreadable, not YAML, not a mapping) names the file"
+    import yaml
+    p = Path(path)
+    if not p.is_file(): raise NasLossError(f"{what} {str(p)!r} not found" + (" (it is a folder)" if p.is_dir() else ""))
+    try: raw = yaml.safe_load(p.read_text())
+    except OSError as e: raise NasLossError(f"{what} {p} cannot be read ({e.strerror or type(e).__name__})") from None
+    except UnicodeDecodeError: raise InvalidParameterError(f"{what} {p} is not a text file (not UTF-8)") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        why = f"line {mark.line + 1}, column {mark.column + 1}: {e.problem}" if mark and getattr(e, "problem", None) else " ".join(str(e).split())
+        raise InvalidParameterError(f"{what} {p} is not valid YAML ({why})") from None
+    if not isinstance(raw, dict): raise InvalidParameterError(f"{what} {p} must be a mapping of keys, got {raw!r}")
+    return raw

@@ -291,4 +291,6 @@ def main(argv: list[str] | None = None) -> int:
         print(args.func(args))
     except NasLossError as e:
         print(f"nasloss: error: {e}", file=sys.stderr); return getattr(e, "code", 2)
+    except KeyboardInterrupt:        # Ctrl-C outside a run's own handling (while loading or checking): one line, no traceback
+        print("nasloss: interrupted", file=sys.stderr); return 130
     return 0

@@ -12,7 +12,7 @@ import numpy as np
 # %% auto #0
 __all__ = ['NasLossError', 'UnknownNameError', 'InvalidParameterError', 'DataMissingError', 'DataCorruptError', 'CacheError',
            'check_choice', 'Registry', 'seed_all', 'get_device', 'check_device', 'data_root', 'cache_dir',
-           'remove_dead_temps', 'atomic_write', 'sha256_file']
+           'check_writable', 'remove_dead_temps', 'atomic_write', 'sha256_file']
 
 # %% ../nbs/00_core.ipynb #94c28425
 class NasLossError(Exception):
@@ -117,6 +117,22 @@ def cache_dir() -> Path:
     if err:
         raise CacheError(f"cache folder {str(p)!r} cannot be used ({err}{': it is a file' if p.is_file() else ''}); "
                          "set NASLOSS_CACHE to a writable folder")
+    return p
+
+# %% ../nbs/00_core.ipynb #cea167b3
+def check_writable(path: str | os.PathLike,      # a folder to write into: existing, or to be created
+                   what: str = "results folder",  # what it is, for the message
+                  ) -> Path:
+    "`path` if it is, or can be made, a folder this process can write into; `NasLossError` naming it otherwise (creates nothing)"
+    p = Path(path).expanduser(); q = p
+    while not q.exists() and q != q.parent: q = q.parent             # the nearest part of the path that exists
+    if not q.is_dir():
+        raise NasLossError(f"{what} {str(p)!r} cannot be used: {'it' if q == p else str(q)} is a file; give a folder")
+    try:
+        with tempfile.TemporaryFile(dir=q): pass                       # the only sure test (root ignores modes)
+    except OSError as e:
+        raise NasLossError(f"{what} {str(p)!r} cannot be written ({e.strerror or type(e).__name__}"
+                           f"{'' if q == p else f' in {q}'}); give another folder") from None
     return p
 
 # %% ../nbs/00_core.ipynb #06c3a75a

@@ -4,7 +4,7 @@
 
 # %% ../nbs/15a_darts_train.ipynb #96a1c890
 from __future__ import annotations
-import copy, gzip, hashlib, json, math, os, pickle, time, warnings
+import copy, gzip, hashlib, json, math, os, pickle, re, time, warnings
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Callable
@@ -18,8 +18,9 @@ from .darts_net import DartsNet, from_arch, genotype_str, params_m, to_arch
 
 # %% auto #0
 __all__ = ['FMNIST_FILES', 'CIFAR_FILES', 'DATASETS', 'FIDELITIES', 'AUGMENTS', 'RESULT_SCHEMA', 'read_idx', 'read_cifar_batch',
-           'read_cifar10', 'load_images', 'check_images', 'split', 'Fidelity', 'get_fidelity', 'fidelity_data',
-           'accuracy', 'train_network', 'result_path', 'cached_result', 'save_result', 'train_genotype']
+           'read_cifar10', 'load_images', 'check_images', 'split', 'Fidelity', 'check_fidelity_name', 'get_fidelity',
+           'fidelity_data', 'accuracy', 'train_network', 'result_path', 'result_digest', 'cached_result', 'save_result',
+           'train_genotype']
 
 # %% ../nbs/15a_darts_train.ipynb #525824eb
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -146,6 +147,14 @@ FIDELITIES = {f.name: f for f in (
     Fidelity("paper", dataset="cifar10", epochs=50, c=16, layers=8, val_fraction=0.5, augment="crop-flip"),
 )}
 AUGMENTS = ("none", "crop-flip")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+def check_fidelity_name(name) -> str:
+    "`name` if it is a safe cache-folder name (letters, digits, '-', '_', '.'; not starting with '.' or '-'), else an error"
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise InvalidParameterError(f"fidelity name {name!r}: need 1-64 letters, digits, '-', '_' or '.', starting with a letter "
+                                    "or digit (it names the folder its results are cached in)")
+    return name
 
 def get_fidelity(f: str | Fidelity | dict) -> Fidelity:
     "A preset by name (unknown names list the presets), a checked custom `Fidelity`, or a mapping {name, base, field: value}"
@@ -154,12 +163,14 @@ def get_fidelity(f: str | Fidelity | dict) -> Fidelity:
         names = [x.name for x in fields(Fidelity)]
         bad = sorted(set(f) - set(names) - {"base"})
         if bad: raise InvalidParameterError(f"unknown fidelity field(s) {', '.join(bad)}; valid: base, {', '.join(names)}")
-        if not isinstance(f.get("name"), str) or f["name"] in FIDELITIES:
+        if f.get("name") in FIDELITIES:
             raise InvalidParameterError(f"a custom fidelity needs its own name (results are cached under it), not "
                                         f"{f.get('name')!r}; presets: {', '.join(FIDELITIES)}")
+        check_fidelity_name(f.get("name"))
         base = FIDELITIES[check_choice(f.get("base", "smoke"), FIDELITIES, "base fidelity")]
         f = replace(base, **{k: v for k, v in f.items() if k != "base"})
     if not isinstance(f, Fidelity): raise InvalidParameterError(f"fidelity must be a name ({', '.join(FIDELITIES)}), a mapping or a Fidelity, got {f!r}")
+    check_fidelity_name(f.name)                      # it becomes a folder: no '/', '..', absolute path or empty name
     check_choice(f.augment, AUGMENTS, "augmentation"); check_choice(f.select, ("best", "last"), "select")
     check_choice(f.dataset, DATASETS, "image data set")
     for k in ("epochs", "c", "layers", "batch_size", "split_seed"):
@@ -249,37 +260,62 @@ def train_network(net: nn.Module, data: dict, fid: Fidelity, seed: int = 0, *,
             "epoch": best[0] + 1, "val_curve": vals, "loss_curve": curve}
 
 # %% ../nbs/15a_darts_train.ipynb #d534a8c3
-RESULT_SCHEMA = 1
+RESULT_SCHEMA = 2                # 2: a SHA-256 digest of the entry (schema 1 had none: such entries are retrained)
+_RESULT_KEYS = ("schema", "arch", "genotype", "dataset", "fidelity", "seed", "val", "test", "params_m", "seconds", "epoch",
+                "val_curve", "loss_curve", "digest")
 
 def result_path(arch, dataset: str, fid: Fidelity, seed: int) -> Path:
     "Cache file of one training result"
     key = hashlib.sha1(",".join(map(str, to_arch(arch))).encode()).hexdigest()[:20]
-    return cache_dir() / "darts-train" / dataset / fid.name / f"s{seed}" / f"{key}.json"
+    return cache_dir() / "darts-train" / check_choice(dataset, DATASETS, "image data set") / check_fidelity_name(fid.name) / f"s{seed}" / f"{key}.json"
 
-def _read_result(p: Path, arch: tuple, fid: Fidelity) -> dict | None:
-    "The cached result at `p`, None when absent or unreadable (reported); `CacheError` for another fidelity"
+def result_digest(r: dict) -> str:
+    "SHA-256 of a result's fields (all but `digest` and `cached`) as canonical JSON: any edited value changes it"
+    return hashlib.sha256(json.dumps({k: v for k, v in r.items() if k not in ("digest", "cached")}, sort_keys=True).encode()).hexdigest()
+
+def _number(v, lo: float, hi: float = math.inf) -> bool:
+    "Whether `v` is a finite number (not a bool) in [lo, hi]"
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and lo <= v <= hi
+
+def _result_problem(r, arch: tuple, dataset: str, seed: int) -> str:
+    "Why a cached entry cannot be served ('' when it can): its schema, keys, digest, identity and values"
+    if not isinstance(r, dict): return "not a JSON object"
+    if r.get("schema") != RESULT_SCHEMA: return f"schema {r.get('schema')!r}, not {RESULT_SCHEMA}"
+    missing = [k for k in _RESULT_KEYS if k not in r]
+    if missing: return f"no {', '.join(missing)}"
+    if r["digest"] != result_digest(r): return "its content does not match its digest (edited or damaged)"
+    if r["arch"] != list(arch) or r["dataset"] != dataset or r["seed"] != seed: return "another genotype, data set or seed"
+    bad = [k for k, lo, hi in (("val", 0, 100), ("test", 0, 100), ("params_m", 0, math.inf), ("seconds", 0, math.inf))
+           if not _number(r[k], lo, hi)]
+    if bad or type(r["epoch"]) is not int or r["epoch"] < 1: return "bad " + ", ".join(f"{k}={r[k]!r}" for k in bad or ["epoch"])
+    if not isinstance(r["fidelity"], dict) or not all(isinstance(r[k], list) for k in ("val_curve", "loss_curve")):
+        return "a fidelity or curve of the wrong type"
+    return ""
+
+def _read_result(p: Path, arch: tuple, dataset: str, fid: Fidelity, seed: int) -> dict | None:
+    "The cached result at `p`, None when absent, damaged, tampered or foreign (reported: it is retrained); `CacheError` for another fidelity"
     if not p.exists(): return None
     try: r = json.loads(p.read_text())
-    except (OSError, ValueError) as e:
-        warnings.warn(f"training result {p} is damaged ({e}); retraining", stacklevel=3); return None
-    if r.get("schema") != RESULT_SCHEMA or tuple(r.get("arch", ())) != arch:
-        warnings.warn(f"training result {p} is from another schema or genotype; retraining", stacklevel=3); return None
-    if r.get("fidelity") != asdict(fid):
-        diff = {k: (r.get("fidelity", {}).get(k), v) for k, v in asdict(fid).items() if r.get("fidelity", {}).get(k) != v}
+    except (OSError, ValueError) as e: why = f"unreadable: {e}"
+    else: why = _result_problem(r, arch, dataset, seed)
+    if why: warnings.warn(f"training result {p} cannot be used ({why}); retraining", stacklevel=3); return None
+    if r["fidelity"] != asdict(fid):
+        diff = {k: (r["fidelity"].get(k), v) for k, v in asdict(fid).items() if r["fidelity"].get(k) != v}
         raise CacheError(f"cached result {p} was trained at another fidelity named {fid.name!r} "
                          f"(cached vs requested: {diff}); delete it, or give the new fidelity another name")
-    return r
+    return {k: v for k, v in r.items() if k != "digest"}
 
 def cached_result(arch, dataset: str, fid: Fidelity, seed: int) -> dict | None:
-    "The cached training result of (arch, dataset, fidelity, seed), or None; `CacheError` for one from another fidelity"
+    "The checked cached training result of (arch, dataset, fidelity, seed), or None; `CacheError` for one from another fidelity"
     arch = to_arch(arch)
-    return _read_result(result_path(arch, dataset, fid, seed), arch, fid)
+    return _read_result(result_path(arch, dataset, fid, seed), arch, dataset, fid, seed)
 
 def save_result(r: dict) -> Path:
-    "File a training result (as `train_genotype` returns it) in the cache, atomically; its path"
-    fid = Fidelity(**r["fidelity"])
+    "File a training result (as `train_genotype` returns it) in the cache with its digest, atomically; its path"
+    fid = get_fidelity(Fidelity(**r["fidelity"]))
     p = result_path(tuple(r["arch"]), r["dataset"], fid, r["seed"])
-    atomic_write(p, lambda t: t.write_text(json.dumps({k: v for k, v in r.items() if k != "cached"})))
+    body = {k: v for k, v in r.items() if k not in ("cached", "digest")}
+    atomic_write(p, lambda t: t.write_text(json.dumps(body | {"digest": result_digest(body)})))
     return p
 
 # %% ../nbs/15a_darts_train.ipynb #ded32920

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 import pandas as pd
-from .checks import check_bool, check_int, check_real
-from .core import InvalidParameterError, NasLossError, UnknownNameError, atomic_write, check_choice
+from .checks import check_bool, check_int, check_real, read_yaml
+from .core import (InvalidParameterError, NasLossError, UnknownNameError, atomic_write, check_choice,
+                             check_writable)
 
 # %% auto #0
 __all__ = ['EXPERIMENTS', 'MODES', 'SECTIONS', 'QUICKSTART_LOSSES', 'Experiment', 'experiment_names', 'repo_root', 'load_params',
@@ -72,12 +73,11 @@ def _papermill():
 
 def load_params(name: str, mode: str, out: str | os.PathLike, root: str | os.PathLike) -> dict:
     "The papermill parameters of experiment `name` in `mode`, from experiments/params/<name>.yaml, checked against its notebook"
-    import yaml
     check_choice(name, EXPERIMENTS, "experiment"); check_choice(mode, MODES, "mode")
     f = Path(root) / "experiments" / "params" / f"{name}.yaml"
     if not f.is_file(): raise NasLossError(f"{f} is missing: it holds the papermill parameters of experiment {name}")
-    raw = yaml.safe_load(f.read_text())
-    if not isinstance(raw, dict) or not isinstance(raw.get(mode), dict):
+    raw = read_yaml(f, "parameter file")                          # not YAML: one line naming the file, line and column
+    if not isinstance(raw.get(mode), dict):
         raise InvalidParameterError(f"{f}: need a mapping with sections {', '.join(MODES)} of parameters; no `{mode}` section")
     nb = Path(root) / "nbs" / "exp" / EXPERIMENTS[name].notebook
     valid = _papermill().inspect_notebook(str(nb))
@@ -118,6 +118,7 @@ def run_notebook(name: str, params: dict, out: str | os.PathLike, root: str | os
 def _study(root: Path, folder: str | os.PathLike) -> pd.DataFrame:
     "A study results folder's table (relative to the checkout, or absolute); an empty one is an error naming it"
     from nasloss_nb.sweep import results
+    if not (Path(root) / folder).is_dir(): raise NasLossError(f"results folder {Path(root) / folder} does not exist")
     df = results(Path(root) / folder)
     if df.empty: raise NasLossError(f"no study results in {Path(root) / folder}")
     return df
@@ -194,19 +195,26 @@ def _folders(v) -> list[str]:
     "A folder parameter (a path, a list of paths, or '') as a list"
     return ([v] if v else []) if isinstance(v, str) else list(v)
 
-def _search_parts(p: dict, root: Path) -> dict[str, pd.DataFrame]:
-    "The stored search runs of each results folder the parameters name (folder name -> history); none raises"
+def _search_runs(root: Path, folder: str) -> pd.DataFrame:
+    "The stored search runs of one folder the parameters name; a missing or empty folder raises, naming it"
     from nasloss_nb.search import search_results
-    parts = {Path(d).name: search_results(Path(root) / d) for d in _folders(p["results"]) if (Path(root) / d).exists()}
-    parts = {k: v for k, v in parts.items() if len(v)}
-    if not parts: raise NasLossError(f"no search runs in {p['results']}")
+    f = Path(root) / folder
+    if not f.is_dir(): raise NasLossError(f"results folder {f} does not exist")
+    df = search_results(f)
+    if df.empty: raise NasLossError(f"no search runs in {f}")
+    return df
+
+def _search_parts(p: dict, root: Path) -> dict[str, pd.DataFrame]:
+    "The stored search runs of each results folder the parameters name (folder name -> history); a missing one raises"
+    parts = {Path(d).name: _search_runs(root, d) for d in _folders(p["results"])}
+    if not parts: raise NasLossError(f"no search results folder in the parameters (results={p['results']!r})")
     return parts
 
 def _search_items(p: dict, root: Path) -> list[tuple]:
-    from nasloss_nb.search import choose_switch, search_figure, search_findings, search_results, search_table
+    from nasloss_nb.search import choose_switch, search_figure, search_findings, search_table
     parts = _search_parts(p, root)
     df = pd.concat(parts.values(), ignore_index=True)
-    tune = [search_results(Path(root) / d) for d in _folders(p.get("tuning", "")) if (Path(root) / d).exists()]
+    tune = [_search_runs(root, d) for d in _folders(p.get("tuning", ""))]
     tune = pd.concat(tune, ignore_index=True) if tune else pd.DataFrame()
     out = [("table", "Best-found test value at the budget: ours (mean, s.e., median, paired p vs PW) and the paper's", search_table(df))]
     out += [("figure", f"Fig. 7: best-so-far test value against queries ({k})", search_figure(v, title=f"search: {k}")) for k, v in parts.items()]
@@ -302,6 +310,7 @@ def reproduce(names: str | Iterable[str],          # experiment names (see EXPER
               root: str | os.PathLike | None = None,  # the checkout (default: found from the working folder)
              ) -> pd.DataFrame:
     "Run the experiments' notebooks with papermill (resuming finished ones) and write OUT/report.html; one row per experiment"
+    from nasloss_nb.sweep import SweepInterrupted, _sigterm_interrupts
     names = experiment_names(names); check_bool(smoke, "smoke"); check_bool(rerun, "rerun"); check_int(workers, "workers", lo=1)
     if smoke and rerun: raise InvalidParameterError("smoke=True and rerun=True: choose one (smoke runs tiny configs, rerun the full ones)")
     mode = "smoke" if smoke else "rerun" if rerun else "committed"
@@ -309,11 +318,19 @@ def reproduce(names: str | Iterable[str],          # experiment names (see EXPER
     data = (root / "data").resolve()                                    # resolved too: a linked data/ is still data/
     if out == data or data in out.parents:
         raise InvalidParameterError(f"out={str(out)!r} is inside {root / 'data'}, which holds the committed results: give another folder")
+    check_writable(out, "output folder")                                # a file, under a file, or not writable: now
     params = {n: load_params(n, mode, out, root) for n in names}       # every file checked before anything runs
     if mode != "committed" and workers > 1: params = {n: {**p, "workers": workers} for n, p in params.items()}
     # a smoke cell takes seconds: one that runs 30 min is a stuck kernel, an error rather than a silent wait
-    runs = [run_notebook(n, params[n], out, root, cell_timeout=1800 if smoke else None) for n in names]
-    report = write_report([_entry(r, root, mode) for r in runs], out / "report.html", f"nasloss-nb reproduction ({mode})")
+    try:
+        with _sigterm_interrupts(): runs = [run_notebook(n, params[n], out, root, cell_timeout=1800 if smoke else None) for n in names]
+    except KeyboardInterrupt:
+        raise SweepInterrupted(f"interrupted: the notebooks that finished are kept in {out / 'notebooks'}; "
+                               "run the same command again to resume") from None
+    entries = [_entry(r, root, mode) for r in runs]
+    for r, e in zip(runs, entries):          # ran, but its section cannot be shown (a folder missing): failed, not ok
+        if r["status"] == "ok" and e.get("error"): r.update(status="failed", error=e["error"])
+    report = write_report(entries, out / "report.html", f"nasloss-nb reproduction ({mode})")
     table = pd.DataFrame([{"experiment": r["name"], "status": r["status"], "ran": r["ran"], "seconds": r.get("seconds"),
                            "notebook": r["executed"]} for r in runs])
     table.attrs["report"] = str(report)

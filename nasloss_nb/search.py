@@ -22,9 +22,9 @@ __all__ = ['SEARCH_DEFAULTS', 'SEARCH_SOURCES', 'REA_DEFAULTS', 'REA_SOURCES', '
            'SEARCH_KEYS', 'SEARCH_SPACE_KEYS', 'METHOD_KEYS', 'ERROR_SPACES', 'PAPER_SEARCH', 'VAL_NOTES', 'n_classes',
            'initial_sample', 'candidates', 'parents_of', 'replacement_rows', 'active_loss', 'check_search',
            'SearchStoppedWarning', 'run_searches', 'run_search', 'load_search_config', 'search_settings', 'run_key',
-           'trains', 'run_setting_block', 'search_results', 'consolidate_search', 'write_runs', 'select_search',
-           'search_plan', 'run_search_sweep', 'final_results', 'search_table', 'search_curves', 'search_figure',
-           'search_findings', 'choose_switch', 'search_markdown', 'best_found', 'search_panel']
+           'trains', 'run_setting_block', 'search_results', 'consolidate_search', 'whole_runs', 'write_runs',
+           'select_search', 'search_plan', 'run_search_sweep', 'final_results', 'search_table', 'search_curves',
+           'search_figure', 'search_findings', 'choose_switch', 'search_markdown', 'best_found', 'search_panel']
 
 # %% ../nbs/13_search.ipynb #af4c30d5
 SEARCH_DEFAULTS = dict(n_init=10, k=10, n_candidates=100, max_parents=50, mutation_attempts=100)
@@ -194,6 +194,26 @@ def check_search(space: TabularSpace, method: str, budget, *, n_init, k, n_candi
         if tournament > population:
             raise InvalidParameterError(f"tournament={tournament} is larger than population={population}")
 
+def _check_run_args(kind: str, method: str, seeds, *, loss_kwargs, predictor, predictor_kwargs, epochs, lr,
+                    batch_size, weight_decay, batched, device, callback) -> tuple[list[int], str]:
+    "Every other `run_searches` argument checked (type, range; the device against this machine): the seeds as a list, the device"
+    from nasloss_nb.checks import check_bool, check_dict, check_int, check_list, check_real
+    from nasloss_nb.core import check_device
+    seeds = check_list(seeds, "seeds", item=lambda x, n: check_int(x, n, lo=0), what="a non-empty list of distinct seeds (ints >= 0)")
+    if check_dict(loss_kwargs, "loss_kwargs") and kind != "predictor":
+        raise InvalidParameterError(f"loss_kwargs={loss_kwargs!r}: baseline {method!r} trains no predictor, so it takes no loss_kwargs")
+    check_int(epochs, "epochs", lo=1, none=True, what="or None for the loss's default")
+    check_real(lr, "lr", lo=0, lo_open=True, none=True, what="or None for the loss's default")
+    check_int(batch_size, "batch_size", lo=2, what="(a batch needs two items to rank)")
+    check_real(weight_decay, "weight_decay", lo=0); check_bool(batched, "batched")
+    if callback is not None and not callable(callback):
+        raise InvalidParameterError(f"callback={callback!r}: need a function of the history (called after each iteration) or None")
+    if kind == "predictor":
+        from nasloss_nb.study import check_predictor
+        check_predictor(predictor, predictor_kwargs, load_space("toy"))     # as the study checks it: built once, on toy
+    else: check_dict(predictor_kwargs, "predictor_kwargs")
+    return [int(s) for s in seeds], check_device(device)                   # 'cuda' without one: refused here, 'auto' resolved
+
 # %% ../nbs/13_search.ipynb #e991344c
 class SearchStoppedWarning(UserWarning):
     "A search run ended before its budget (the reason is also in its history's `stopped` column)"
@@ -352,7 +372,8 @@ _SEARCH_CONTRACT = """
     method / loss: predictor-guided evolution with any loss of `LOSSES` (e.g. 'mse', 'hr', 'listmle', 'warp',
         'mape', 'ew'; 'pw' = the paper's PWLNAS, 'pw_smooth' its smooth variant), or a baseline: 'random'
         (random search) or 'rea' (regularized evolution: `population`, `tournament`, `mutation_attempts`
-        tries per child). Baselines train nothing and ignore the predictor settings.
+        tries per child). Baselines train nothing and ignore the predictor settings; `loss_kwargs` given to one
+        is an error.
     loss_kwargs: the loss's hyperparameters (`losses.hyperparameters(name)`), checked before any query. PW:
         warmup='hr' (ranking loss while fewer than `switch_at` architectures are queried), weighted='mape'
         (after), switch_at=40, warmup_kwargs / weighted_kwargs. PW-smooth: ranking, weighted, start, full_at,
@@ -366,8 +387,9 @@ _SEARCH_CONTRACT = """
         `max_parents` best queried architectures (`mutation_attempts` draws each); and queries the `k` best
         by predicted score. Mutants the table lacks are replaced by its nearest unqueried rows
         (`replacement_rows`); the history's `replaced` marks each query that rule gave.
-    batched: train the runs of `run_searches` together (`fit_many`); device: 'cpu', 'cuda', ...;
-        callback(history): called after every iteration with the history so far.
+    batched: train the runs of `run_searches` together (`fit_many`); device: 'cpu', 'cuda', 'cuda:N', 'mps'
+        or 'auto', checked against this machine before any query; callback(history): called after every
+        iteration with the history so far. Every argument is checked (type, range) before anything is queried.
     Returns the tidy history, one row per query (`HISTORY_COLUMNS`, plus a trained space's extras). A run that
         cannot reach `budget` (its table is exhausted) ends early with a `SearchStoppedWarning` naming the space,
         method, seed and reason; the reason is in its history's `stopped` column ("" for runs that reached it).
@@ -401,10 +423,11 @@ def run_searches(space: TabularSpace | str,   # a loaded space (any TabularSpace
     if not isinstance(method, str): raise InvalidParameterError(f"method must be a loss name, 'random' or 'rea'; got {method!r}")
     kind = method if method in BASELINES else "predictor"
     if kind == "predictor": check_choice(method, sorted(LOSSES) + list(BASELINES), "search method (a loss, 'random' or 'rea')")
-    seeds = [_int("seed", s, 0) for s in seeds]
-    if not seeds or len(set(seeds)) != len(seeds): raise InvalidParameterError(f"seeds must be distinct, got {seeds}")
     check_search(space, kind, budget, n_init=n_init, k=k, n_candidates=n_candidates, max_parents=max_parents,
                  mutation_attempts=mutation_attempts, population=population, tournament=tournament, predictor=predictor)
+    seeds, device = _check_run_args(kind, method, seeds, loss_kwargs=loss_kwargs, predictor=predictor,
+                                    predictor_kwargs=predictor_kwargs, epochs=epochs, lr=lr, batch_size=batch_size,
+                                    weight_decay=weight_decay, batched=batched, device=device, callback=callback)
     if kind == "predictor":
         from nasloss_nb.losses import loss_fn
         loss_fn(method, **(loss_kwargs or {}))                 # unknown or ill-typed hyperparameters raise here
@@ -469,11 +492,11 @@ run_searches.__doc__ += _SEARCH_CONTRACT
 run_search.__doc__ += _SEARCH_CONTRACT
 
 # %% ../nbs/13_search.ipynb #157a6bf8
-import contextlib, hashlib, json, os
+import contextlib, hashlib, json, os, sys
 from pathlib import Path
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, wait
 from . import __version__
-from .core import UnknownNameError, atomic_write
+from .core import UnknownNameError, atomic_write, check_writable
 from .sweep import _unknown      # the sweep's unknown-key message: the same config conventions
 
 SEARCH_SCHEMA = 1
@@ -488,56 +511,64 @@ METHOD_KEYS = ("method", "label", "kwargs")
 
 # %% ../nbs/13_search.ipynb #40a193d8
 def _methods(raw) -> list[dict]:
-    "Method entries as {method, label, kwargs}, checked"
-    from nasloss_nb.checks import check_list
+    "Method entries as {method, label, kwargs}, checked: a known method, a non-empty string label, kwargs that build its loss"
+    from nasloss_nb.checks import check_dict, check_list
     from nasloss_nb.losses import loss_fn
     out = []
-    for m in check_list(raw, "methods", distinct=False, what="a non-empty list of methods (e.g. [pw, hr, random])"):
-        m = {"method": m} if isinstance(m, str) else m
-        if not isinstance(m, dict): raise InvalidParameterError(f"methods entry {m!r} must be a name or a mapping")
+    for i, m in enumerate(check_list(raw, "methods", distinct=False, what="a non-empty list of methods (e.g. [pw, hr, random])")):
+        n, m = f"methods[{i}]", {"method": m} if isinstance(m, str) else m
+        if not isinstance(m, dict): raise InvalidParameterError(f"{n}={m!r}: need a method name or a mapping {{method, label, kwargs}}")
         _unknown(m, METHOD_KEYS, f"methods entry {m}")
         check_choice(m.get("method"), sorted(LOSSES) + list(BASELINES), "search method (a loss, 'random' or 'rea')")
         m = {"label": m["method"], "kwargs": {}, **m}
-        if not isinstance(m["kwargs"], dict): raise InvalidParameterError(f"kwargs of method {m['label']!r} must be a mapping")
-        if m["method"] in BASELINES and m["kwargs"]: raise InvalidParameterError(f"baseline {m['method']!r} takes no kwargs")
+        if not (isinstance(m["label"], str) and m["label"].strip()):       # it names the method in tables and run keys
+            raise InvalidParameterError(f"{n}.label={m['label']!r}: need a non-empty string")
+        check_dict(m["kwargs"], f"{n}.kwargs (of method {m['label']!r})", none=False)
+        if m["method"] in BASELINES and m["kwargs"]: raise InvalidParameterError(f"{n}: baseline {m['method']!r} takes no kwargs")
         if m["method"] not in BASELINES: loss_fn(m["method"], **m["kwargs"])
         out.append(m)
     labels = [m["label"] for m in out]
     if len(set(labels)) != len(labels): raise InvalidParameterError(f"method labels must be distinct, got {labels}")
     return out
 
-def _spaces(raw, labels) -> list[dict]:
-    "Space entries, checked: space and task names, per-space method kwargs naming known labels"
+def _space_entry(s, methods: dict) -> dict:
+    "One spaces entry, checked: space, task, options, and each per-space method override (it must build its loss)"
+    from nasloss_nb.checks import check_dict, check_kwargs, defaults_of
+    from nasloss_nb.losses import loss_fn
+    from nasloss_nb.spaces.base import check_task, space_module, space_names
+    if not isinstance(s, dict): raise InvalidParameterError(f"{s!r}: need a mapping {{space, task, options, kwargs}}")
+    _unknown(s, SEARCH_SPACE_KEYS, f"spaces entry {s}")
+    mod = space_module(check_choice(s.get("space"), space_names(), "space"))
+    task = check_task(mod, s.get("task"), s["space"])
+    options = check_dict(s.get("options"), "options") or {}
+    check_kwargs(options, defaults_of(mod.load, ("task", "root", "scheduler", "check_data")), f"options of spaces entry {s['space']}")
+    kw = check_dict(s.get("kwargs"), "kwargs") or {}
+    for lab, over in kw.items():
+        m = methods[check_choice(lab, list(methods), f"method label in kwargs of spaces entry {s['space']}/{task}")]
+        check_dict(over, f"kwargs.{lab}", none=False)
+        if m["method"] in BASELINES: raise InvalidParameterError(f"kwargs.{lab}={over!r}: baseline {m['method']!r} takes no kwargs")
+        loss_fn(m["method"], **{**m["kwargs"], **over})                  # the merged kwargs this setting will run with
+    return {"space": s["space"], "task": task, "options": options, "kwargs": kw}
+
+def _spaces(raw, methods: list[dict]) -> list[dict]:
+    "Space entries, checked (`_space_entry`); an error names the entry: spaces[i] (its space)"
     from nasloss_nb.checks import check_list
-    from nasloss_nb.spaces.base import space_module, space_names
-    out = []
-    for s in check_list(raw, "spaces", distinct=False, what="a non-empty list of {space, task}"):
-        if not isinstance(s, dict): raise InvalidParameterError(f"spaces entry {s!r} must be a mapping {{space, task}}")
-        _unknown(s, SEARCH_SPACE_KEYS, f"spaces entry {s}")
-        mod = space_module(check_choice(s.get("space"), space_names(), "space"))
-        from nasloss_nb.spaces.base import check_task
-        task = check_task(mod, s.get("task"), s["space"])
-        from nasloss_nb.checks import check_kwargs, defaults_of
-        check_kwargs(s.get("options") or {}, defaults_of(mod.load, ("task", "root", "scheduler", "check_data")), f"options of spaces entry {s['space']}")
-        kw = s.get("kwargs") or {}
-        for lab in kw: check_choice(lab, labels, f"method label in kwargs of spaces entry {s['space']}/{task}")
-        out.append({"space": s["space"], "task": task, "options": s.get("options") or {}, "kwargs": kw})
+    out, by_label = [], {m["label"]: m for m in methods}
+    for i, s in enumerate(check_list(raw, "spaces", distinct=False, what="a non-empty list of {space, task}")):
+        try: out.append(_space_entry(s, by_label))
+        except NasLossError as e:
+            raise type(e)(f"spaces[{i}]" + (f" ({s.get('space')})" if isinstance(s, dict) else "") + f": {e}") from None
     return out
 
-def load_search_config(cfg: dict | str | os.PathLike) -> dict:
-    "A validated search config (a dict or a YAML file), with defaults filled in"
-    if not isinstance(cfg, dict):
-        import yaml
-        p = Path(cfg)
-        if not p.is_file(): raise NasLossError(f"search config {str(p)!r} not found")
-        cfg = yaml.safe_load(p.read_text()) or {}
-        if not isinstance(cfg, dict): raise InvalidParameterError(f"search config {str(p)!r} must be a YAML mapping")
+def _check_search_config(cfg: dict) -> dict:
+    "A raw search config mapping checked key by key, with defaults filled in"
+    from nasloss_nb.checks import check_dict, check_int, check_list, check_name, check_real
+    from nasloss_nb.study import check_predictor
     _unknown(cfg, SEARCH_KEYS, "the search config")
     if "budget" not in cfg: raise InvalidParameterError("the search config needs 'budget' (queries per run, e.g. 100)")
     out = {"name": "search", "seeds": 20, "seed_block": 20, "predictor": "gcn", "predictor_kwargs": {}, "epochs": None,
            "lr": None, "batch_size": 16, "weight_decay": 1e-4, **SEARCH_DEFAULTS, **REA_DEFAULTS, **cfg}
-    from nasloss_nb.checks import check_dict, check_int, check_list, check_name, check_real
-    if not isinstance(out["name"], str): raise InvalidParameterError(f"name={out['name']!r}: need a string")
+    if not (isinstance(out["name"], str) and out["name"].strip()): raise InvalidParameterError(f"name={out['name']!r}: need a non-empty string")
     for k in ("budget", "seed_block", *SEARCH_DEFAULTS, *REA_DEFAULTS): check_int(out[k], k, lo=1)
     check_int(out["batch_size"], "batch_size", lo=2)
     check_int(out["epochs"], "epochs", lo=1, none=True, what="or null for the loss's default")
@@ -545,14 +576,23 @@ def load_search_config(cfg: dict | str | os.PathLike) -> dict:
     check_real(out["weight_decay"], "weight_decay", lo=0)
     check_name(out["predictor"], sorted(PREDICTORS), "predictor")
     check_dict(out["predictor_kwargs"], "predictor_kwargs", none=False)
+    check_predictor(out["predictor"], out["predictor_kwargs"], load_space("toy"))   # a misspelt name fails now, as in a study
     s = out["seeds"]
     if isinstance(s, bool) or not isinstance(s, (int, list)):
         raise InvalidParameterError(f"seeds={s!r}: need an int n (seeds 0..n-1) or a list of distinct ints")
     out["seeds"] = (list(range(check_int(s, "seeds", lo=1))) if isinstance(s, int) else
                     check_list(s, "seeds", item=lambda x, n: check_int(x, n, lo=0), what="a non-empty list of distinct seeds"))
     out["methods"] = _methods(out.get("methods"))
-    out["spaces"] = _spaces(out.get("spaces"), [m["label"] for m in out["methods"]])
+    out["spaces"] = _spaces(out.get("spaces"), out["methods"])
     return out
+
+def load_search_config(cfg: dict | str | os.PathLike) -> dict:
+    "A validated search config (a dict or a YAML file), with defaults filled in; every error names the file, the key and the value"
+    from nasloss_nb.checks import read_yaml
+    where = "the search config"
+    if not isinstance(cfg, dict): cfg, where = read_yaml(cfg, "search config"), f"search config {cfg}"
+    try: return _check_search_config(cfg)
+    except NasLossError as e: raise type(e)(f"{where}: {e}") from None
 
 # %% ../nbs/13_search.ipynb #0cb59a32
 _RUN_KEYS = ("budget", "predictor", "predictor_kwargs", "epochs", "lr", "batch_size", "weight_decay", *SEARCH_DEFAULTS)
@@ -600,7 +640,9 @@ def _check_folder(out: Path, name: str, write: bool) -> None:
     meta = out / "meta.json"
     if meta.exists():
         try: m = json.loads(meta.read_text())
-        except ValueError: raise NasLossError(f"{meta} is not valid JSON: fix or remove it (nothing was changed)") from None
+        except (OSError, ValueError) as e:
+            raise NasLossError(f"{meta} cannot be read ({type(e).__name__}): fix or remove it (nothing was changed)") from None
+        if not isinstance(m, dict): raise NasLossError(f"{meta} is not a JSON object: fix or remove it (nothing was changed)")
         if m.get("kind") != "search" or m.get("schema") != SEARCH_SCHEMA:
             raise NasLossError(f"{meta} says this folder holds {m.get('kind', 'study')} results of schema {m.get('schema')}; "
                                f"search results are schema {SEARCH_SCHEMA}: write to another folder (nothing was changed)")
@@ -610,13 +652,25 @@ def _check_folder(out: Path, name: str, write: bool) -> None:
         atomic_write(meta, lambda t: t.write_text(json.dumps({"kind": "search", "schema": SEARCH_SCHEMA,
                                                                "nasloss_version": __version__, "name": name})))
 
+def _check_schema(df: pd.DataFrame, p: Path) -> pd.DataFrame:
+    "`df`, read from `p`, if it holds search runs of this schema; else an error naming the file"
+    wrong = df["schema"][df["schema"] != SEARCH_SCHEMA].tolist()     # plain values: 2, not np.int64(2)
+    if wrong: raise NasLossError(f"{p} holds search runs of schema {wrong[0]!r}; this is schema {SEARCH_SCHEMA}: "
+                                 "write to a new folder (nothing was changed)")
+    return df
+
 def _read_part(p: Path) -> pd.DataFrame | None:
-    "A stored run, or None (after moving the file aside to *.bad) when it cannot be read"
-    try: return pd.read_parquet(p)
-    except Exception as e:        # pyarrow raises several types for a damaged file; any of them means "not done"
-        bad = p.with_suffix(".bad"); os.replace(p, bad)
-        print(f"nasloss: {p} could not be read ({type(e).__name__}); moved to {bad.name}, its run will be redone")
-        return None
+    "A stored run, or None (after moving the file aside to *.bad) when it cannot be read; another schema's is refused, naming it"
+    try:
+        df = pd.read_parquet(p)
+        why = "" if len(df) and {"key", "query", "schema"} <= set(df.columns) else "no rows, or no key, query or schema column"
+    except Exception as e: why = type(e).__name__   # pyarrow raises several types for a damaged file: all mean "not done"
+    if not why: return _check_schema(df, p)
+    bad = p.with_suffix(".bad")
+    try: os.replace(p, bad); what = f"moved to {bad.name}, its run will be redone"
+    except OSError: what = "skipped (its folder cannot be written)"
+    print(f"nasloss: {p} could not be read ({why}); {what}", file=sys.stderr)
+    return None
 
 def _same_columns(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
     "Runs stored before the replacement rule (bool `stopped`, no `replaced`) in the form of later ones, when both meet"
@@ -631,13 +685,15 @@ def search_results(out_dir: str | os.PathLike) -> pd.DataFrame:
     _check_folder(out, "", write=False)
     frames = [f for f in (_read_part(p) for p in sorted((out / "parts").glob("*.parquet"))) if f is not None]
     if (out / "results.parquet").exists():
-        try: frames.insert(0, pd.read_parquet(out / "results.parquet"))
+        try: res = pd.read_parquet(out / "results.parquet"); res["schema"]
         except Exception as e:   # never delete it: it holds finished runs; say what to do
             raise NasLossError(f"{out / 'results.parquet'} cannot be read ({type(e).__name__}): restore it from git "
                                "(it is committed) or move it aside to rerun its runs") from None
+        frames.insert(0, _check_schema(res, out / "results.parquet"))
     if not frames: return pd.DataFrame(columns=HISTORY_COLUMNS + ["label", "key"])
     df = pd.concat(_same_columns(frames), ignore_index=True).drop_duplicates(["key", "query"], keep="last")
-    if (df["schema"] != SEARCH_SCHEMA).any(): raise NasLossError(f"{out} mixes search schemas {sorted(df['schema'].unique())}")
+    if "label" in df and not df["label"].map(type).eq(str).all():   # a label stored as a number (before labels were checked)
+        df["label"] = df["label"].astype(str)                          # still reads, sorts and reports
     return df.sort_values(["space", "task", "label", "seed", "query"]).reset_index(drop=True)
 
 def consolidate_search(out_dir: str | os.PathLike) -> Path:
@@ -648,6 +704,15 @@ def consolidate_search(out_dir: str | os.PathLike) -> Path:
     for p in (out / "parts").glob("*.parquet"):
         if p.stem in keys: p.unlink()
     return out / "results.parquet"
+
+def whole_runs(df: pd.DataFrame, budget: int) -> set[str]:
+    "Keys of the stored runs that are whole: queries 1..n, with n the budget, or fewer and a reason it stopped"
+    if df.empty: return set()
+    said = lambda s: s != "" if isinstance(s, str) else s is True or s is np.True_   # old runs: a bool `stopped`
+    g = df.groupby("key")
+    q, stopped = g["query"], g["stopped"].last().map(said) if "stopped" in df else False
+    ok = (q.min() == 1) & (q.nunique() == q.max()) & ((q.max() == budget) | ((q.max() < budget) & stopped))
+    return set(ok.index[ok])
 
 def write_runs(out_dir: str | os.PathLike, history: pd.DataFrame) -> None:
     "Store each run of a history as parts/<key>.parquet, atomically"
@@ -668,16 +733,18 @@ def select_search(config, *, spaces=None, seeds=None) -> dict:
     return cfg
 
 def _precheck(cfg: dict, root, scheduler=None) -> None:
-    "Check every setting against its space (budget, n_init, k, ...) before anything runs or is written"
-    spaces = {}                                     # each space loaded once, not once per method
-    for st in search_settings(cfg):
-        where = (st["space"], st["task"], json.dumps(st["options"], sort_keys=True))
-        extra = {"check_data": False} if scheduler and trains(st) else {}    # the cluster's workers read the images
-        if where not in spaces: spaces[where] = load_space(st["space"], st["task"], root=root, **st["options"], **extra)
-        space = spaces[where]
-        kind = st["method"] if st["method"] in BASELINES else "predictor"
-        check_search(space, kind, cfg["budget"], **{k: cfg[k] for k in (*SEARCH_DEFAULTS, *REA_DEFAULTS)},
-                     predictor=cfg["predictor"])
+    "Check every setting against its space (budget, n_init, k, ...) before anything runs or is written; errors name the entry"
+    for i, s in enumerate(cfg["spaces"]):           # each space loaded once, not once per method
+        try:
+            trained = trains(s)
+            extra = {"check_data": False} if scheduler and trained else {}    # the cluster's workers read the images
+            space = load_space(s["space"], s["task"], root=root, **s["options"], **extra)
+            for m in cfg["methods"]:
+                kind = m["method"] if m["method"] in BASELINES else "predictor"
+                check_search(space, kind, cfg["budget"], **{k: cfg[k] for k in (*SEARCH_DEFAULTS, *REA_DEFAULTS)},
+                             predictor=cfg["predictor"])
+            initial_sample(space, cfg["n_init"], 0)  # n_init distinct classes exist (a `canonical` may merge rows)
+        except NasLossError as e: raise type(e)(f"spaces[{i}] ({s['space']}/{s['task']}): {e}") from None
 
 def _todo(cfg: dict, done: set) -> list[tuple[dict, list[int]]]:
     "(setting, seeds) blocks still to run"
@@ -690,8 +757,8 @@ def _todo(cfg: dict, done: set) -> list[tuple[dict, list[int]]]:
 def search_plan(config, out_dir) -> pd.DataFrame:
     "What `run_search_sweep` would run: per setting, runs stored and left, and an estimate from stored runs"
     cfg = load_search_config(config); out = Path(out_dir)
-    past = search_results(out) if out.exists() else pd.DataFrame()
-    done = set(past["key"]) if len(past) else set()
+    past = search_results(out) if out.is_dir() else pd.DataFrame()
+    done = whole_runs(past, cfg["budget"])
     per_run = {}
     if len(past):
         cols = [c for c in ("train_seconds", "predict_seconds", "arch_train_seconds") if c in past]   # + a trained space's trainings
@@ -719,40 +786,71 @@ def _training_cluster(scheduler: str | None, workers: int):
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as lc, Client(lc) as client:
         yield client
 
+def _block_in_worker(setting: dict, seeds: list[int], root) -> pd.DataFrame:
+    "`run_setting_block` in a pool worker with SIGTERM at its default, so that the parent's stop ends it at once"
+    import signal
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)   # not the parent's handler (a fork inherits it), which would only interrupt
+    return run_setting_block(setting, seeds, root)
+
+def _run_table(table: list, root, workers: int, client, scheduler, finished) -> None:
+    "Run the blocks of table spaces: on the Dask cluster, in `workers` processes (that end with this one), or here"
+    if scheduler:
+        from dask.distributed import as_completed as dask_completed
+        futs = [client.submit(run_setting_block, s, x, root, pure=False) for s, x in table]
+        try:
+            for f in dask_completed(futs): finished(f.result())
+        except KeyboardInterrupt: client.cancel(futs); raise
+    elif workers > 1 and table:
+        from nasloss_nb.sweep import _Pool      # the study's pool: its workers leave Ctrl-C to us and die with this process
+        pool, left, running, ok = _Pool(workers), deque(table), set(), False
+        try:
+            while left or running:              # one block per worker at a time (none queued): a stop has nothing left to run
+                while left and len(running) < pool.slots: running.add(pool.submit(_block_in_worker, *left.popleft(), root))
+                for f in wait(running, return_when=FIRST_COMPLETED)[0]: finished(f.result()); running.discard(f)
+            ok = True
+        except KeyboardInterrupt:               # keep every block that has finished, then stop
+            for f in running:
+                if f.done() and not f.cancelled() and f.exception() is None: finished(f.result())
+            raise
+        finally: pool.close(stop=not ok)
+    else:
+        for s, x in table: finished(run_setting_block(s, x, root))
+
 def run_search_sweep(config, out_dir, *, workers: int = 1, scheduler: str | None = None, root: str | None = None,
                      progress: bool = True) -> pd.DataFrame:
     "Run every search run of a config not stored yet (locally, in processes, or on a Dask cluster); return all"
     # a space that trains on query (darts-trained) runs its searches here; its trainings go to the Dask cluster
     # (`scheduler`) or to `workers` local one-thread processes, one architecture per worker at a time
+    from nasloss_nb.checks import check_bool, check_int
+    from nasloss_nb.sweep import SweepInterrupted, _sigterm_interrupts
     cfg = load_search_config(config)
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise InvalidParameterError(f"workers={workers!r} must be an integer >= 1")
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir(): raise NasLossError(f"--out {out} is a file, not a folder")
+    check_int(workers, "workers", lo=1, what="(local worker processes)"); check_bool(progress, "progress")
+    out = check_writable(out_dir, "results folder")        # a file, under a file, or not writable: refused now
     _check_folder(out, cfg["name"], write=False)
     _precheck(cfg, root, scheduler)
-    done = set(search_results(out)["key"]) if out.exists() else set()
+    stored = search_results(out) if out.exists() else pd.DataFrame(columns=["key"])
+    done = whole_runs(stored, cfg["budget"])
+    for k in sorted((set(stored["key"]) - done) & {run_key(s, x) for s in search_settings(cfg) for x in cfg["seeds"]}):
+        warnings.warn(f"{out}: stored run {k} has {int((stored['key'] == k).sum())} of {cfg['budget']} queries and no "
+                      "reason it stopped: it is run again")
     todo = _todo(cfg, done)
-    out.mkdir(parents=True, exist_ok=True); _check_folder(out, cfg["name"], write=True)
+    try: out.mkdir(parents=True, exist_ok=True); _check_folder(out, cfg["name"], write=True)
+    except OSError as e: raise NasLossError(f"results folder {str(out)!r} cannot be written ({e}); give another folder") from None
     from tqdm.auto import tqdm
-    bar = tqdm(total=sum(len(x) for _, x in todo), desc=cfg["name"], disable=not progress, unit="run")
-    def finished(h): write_runs(out, h); bar.update(h["key"].nunique())
+    bar, here = tqdm(total=sum(len(x) for _, x in todo), desc=cfg["name"], disable=not progress, unit="run"), set()
+    def finished(h): write_runs(out, h); bar.update(h["key"].nunique()); here.update(h["key"])
     table, trained = [t for t in todo if not trains(t[0])], [t for t in todo if trains(t[0])]
-    with _training_cluster(scheduler, workers if trained else 1) as client:    # reached and checked before any work
-        if trained and client is not None:
-            from nasloss_nb.darts_space import Cluster
-            Cluster(client)                          # refuses workers that would run two trainings at once
-        if scheduler:
-            from dask.distributed import as_completed as dask_completed
-            for f in dask_completed([client.submit(run_setting_block, s, x, root, pure=False) for s, x in table]):
-                finished(f.result())
-        elif workers > 1 and table:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for f in as_completed([pool.submit(run_setting_block, s, x, root) for s, x in table]): finished(f.result())
-        else:
-            for s, x in table: finished(run_setting_block(s, x, root))
-        for s, x in trained: finished(run_setting_block(s, x, root, client))   # the search here, trainings on the cluster
-    bar.close()
+    try:
+        with _sigterm_interrupts(), _training_cluster(scheduler, workers if trained else 1) as client:   # reached and checked before any work
+            if trained and client is not None:
+                from nasloss_nb.darts_space import Cluster
+                Cluster(client)                          # refuses workers that would run two trainings at once
+            _run_table(table, root, workers, client, scheduler, finished)
+            for s, x in trained: finished(run_setting_block(s, x, root, client))   # the search here, trainings on the cluster
+    except KeyboardInterrupt:                            # Ctrl-C or SIGTERM: one line and exit status 130, as a study
+        raise SweepInterrupted(f"interrupted: {len(here)} search runs finished here are stored in {out}; "
+                               "run the same command again to resume") from None
+    finally: bar.close()
     consolidate_search(out)      # one file per folder (the one that is committed); later parts still count
     return search_results(out)
 
