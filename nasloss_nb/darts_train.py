@@ -260,7 +260,7 @@ def train_network(net: nn.Module, data: dict, fid: Fidelity, seed: int = 0, *,
             "epoch": best[0] + 1, "val_curve": vals, "loss_curve": curve}
 
 # %% ../nbs/15a_darts_train.ipynb #d534a8c3
-RESULT_SCHEMA = 2                # 2: a SHA-256 digest of the entry (schema 1 had none: such entries are retrained)
+RESULT_SCHEMA = 2                # 2: a SHA-256 digest of the entry (schema 1 had none: such entries are checked, served and filed again with one)
 _RESULT_KEYS = ("schema", "arch", "genotype", "dataset", "fidelity", "seed", "val", "test", "params_m", "seconds", "epoch",
                 "val_curve", "loss_curve", "digest")
 
@@ -292,13 +292,23 @@ def _result_problem(r, arch: tuple, dataset: str, seed: int) -> str:
         return "a fidelity or curve of the wrong type"
     return ""
 
+def _from_schema_1(r):
+    "An entry written before digests (schema 1, no digest) as schema 2: it still passes every value check to be served"
+    if isinstance(r, dict) and r.get("schema") == 1 and "digest" not in r:
+        r = {**r, "schema": RESULT_SCHEMA}; r["digest"] = result_digest(r)
+        return r, True
+    return r, False
+
 def _read_result(p: Path, arch: tuple, dataset: str, fid: Fidelity, seed: int) -> dict | None:
     "The cached result at `p`, None when absent, damaged, tampered or foreign (reported: it is retrained); `CacheError` for another fidelity"
     if not p.exists(): return None
     try: r = json.loads(p.read_text())
-    except (OSError, ValueError) as e: why = f"unreadable: {e}"
-    else: why = _result_problem(r, arch, dataset, seed)
+    except (OSError, ValueError) as e: why, old = f"unreadable: {e}", False
+    else:
+        r, old = _from_schema_1(r)
+        why = _result_problem(r, arch, dataset, seed)
     if why: warnings.warn(f"training result {p} cannot be used ({why}); retraining", stacklevel=3); return None
+    if old: save_result({k: v for k, v in r.items() if k != "digest"})     # filed again with its digest
     if r["fidelity"] != asdict(fid):
         diff = {k: (r["fidelity"].get(k), v) for k, v in asdict(fid).items() if r["fidelity"].get(k) != v}
         raise CacheError(f"cached result {p} was trained at another fidelity named {fid.name!r} "

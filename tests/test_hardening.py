@@ -362,3 +362,16 @@ def test_a_baseline_refuses_loss_kwargs_and_auto_is_a_device():
         run_search("toy", None, "random", 8, 0, n_init=4, loss_kwargs={"margin": 1.0})
     h = run_search("toy", None, "hr", 8, 0, n_init=4, k=4, n_candidates=8, epochs=1, device="auto")   # resolved, not refused
     assert len(h) == 8
+
+
+def test_an_entry_from_before_digests_is_checked_served_and_upgraded(tmp_cache):
+    "Schema-1 entries (no digest) hold trainings that may have cost GPU hours: served after the value checks, filed again with a digest"
+    from nasloss_nb import darts_train as dt
+    fid = dt.get_fidelity(MICRO); r = _result(dt, fid); arch = tuple(r["arch"])
+    p = dt.save_result(r)
+    d = json.loads(p.read_text()); d.pop("digest"); d["schema"] = 1; p.write_text(json.dumps(d))
+    assert dt.cached_result(arch, "fashion-mnist", fid, 0) == r
+    assert json.loads(p.read_text())["schema"] == dt.RESULT_SCHEMA and "digest" in json.loads(p.read_text())
+    d["val"] = float("nan"); p.write_text(json.dumps(d))                # an old entry with a bad value: retrained
+    with pytest.warns(UserWarning, match="bad val=nan"):
+        assert dt.cached_result(arch, "fashion-mnist", fid, 0) is None
