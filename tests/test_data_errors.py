@@ -77,7 +77,7 @@ def test_nan_in_a_registered_table(space, task, fname, column, tmp_path, tmp_cac
 
 
 def test_unknown_names_list_valid_ones():
-    with pytest.raises(UnknownNameError, match="valid: darts, darts-trained, nb101, nb201, nbgraph, toy, transnas-macro, transnas-micro"):
+    with pytest.raises(UnknownNameError, match="valid: darts, darts-trained, nb101, nb201, nbgraph, table, toy, trained, transnas-macro, transnas-micro"):
         load_space("nb301")
     with pytest.raises(UnknownNameError, match="valid: cifar10, cifar100, imagenet16-120"):
         load_space("nb201", "imagenet")

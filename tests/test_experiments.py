@@ -33,7 +33,10 @@ def test_config_runs_one_short_trial(path, monkeypatch, tmp_path):
         cfg = load_search_config(path)
         first = search_settings(cfg)[0]
         first = dict(first, budget=first["n_init"] + 2, **({"epochs": 1} if "epochs" in first else {}))
-        if trains(first):                   # a trained space: its fidelity shrunk to seconds, in an empty cache
+        if trains(first) and first["space"] == "trained":   # a training function: a few evaluations, in an empty cache
+            monkeypatch.setenv("NASLOSS_CACHE", str(tmp_path / "cache"))
+            first = dict(first, options={**first["options"], "pool": 20}, n_init=2, budget=4, **({"k": 2} if "k" in first else {}))
+        elif trains(first):                 # the DARTS trained space: its fidelity shrunk to seconds, in an empty cache
             from nasloss_nb.core import DataMissingError
             from nasloss_nb.darts_train import check_images
             try: check_images(first["task"])
