@@ -699,10 +699,12 @@ def pw_phase(name: str,               # pw or pw_smooth (any other loss: weight 
 
 # %% ../nbs/04_losses.ipynb #e3f583ff
 def _ranking_panel(fig, scores, accuracies, top: int, col: int) -> None:
-    order = np.argsort(accuracies)[::-1]; best = set(order[:top].tolist())
-    colors = ["#ff7f0e" if i in best else "#7f7f7f" for i in range(len(scores))]
-    fig.add_scatter(x=accuracies, y=scores, mode="markers", marker=dict(color=colors, size=9), name=f"items (true top {top} orange)", showlegend=col == 1,
-                    row=1, col=col, hovertemplate="accuracy %{x:.3f}<br>score %{y:.3f}")
+    "Scores against accuracies: the true top items as black stars, the rest grey (no loss colour: those are the losses')"
+    order = np.argsort(accuracies)[::-1]; best = np.isin(np.arange(len(scores)), order[:top])
+    for mask, name, marker in ((~best, "other items", dict(color="#9e9e9e", size=8)),
+                               (best, f"true top {top}", dict(color="black", size=12, symbol="star"))):
+        fig.add_scatter(x=accuracies[mask], y=scores[mask], mode="markers", marker=marker, name=name, legendgroup=name,
+                        showlegend=col == 1, row=1, col=col, hovertemplate="accuracy %{x:.3f}<br>score %{y:.3f}<extra></extra>")
 
 def loss_figure(losses: list[dict] | dict,   # one or two dicts: {"name": loss, **hyperparameters}
                 scores, accuracies,          # the ranking (see `example_ranking`)
@@ -710,7 +712,7 @@ def loss_figure(losses: list[dict] | dict,   # one or two dicts: {"name": loss, 
                 top: int = 3,                # how many true-best items to mark
                 width: int = 760,            # pixels
                ):
-    "Scores vs accuracies, each item's push (-gradient) and the swap-cost map, for one or two losses side by side"
+    "Scores vs accuracies, each item's push (-gradient) and the swap-cost map (with its colour bar), for one or two losses side by side"
     from plotly.subplots import make_subplots
     losses = [losses] if isinstance(losses, dict) else list(losses)
     if not 1 <= len(losses) <= 2: raise InvalidParameterError(f"give one or two losses, got {len(losses)}")
@@ -718,19 +720,22 @@ def loss_figure(losses: list[dict] | dict,   # one or two dicts: {"name": loss, 
     order = np.argsort(y)                                   # items by true accuracy, worst first
     specs = [(d["name"], {k: v for k, v in d.items() if k != "name"}) for d in losses]
     res = [(n, loss_probe(n, s, y, n_train=n_train, **kw), swap_costs(n, s, y, n_train=n_train, **kw)) for n, kw in specs]
-    fig = make_subplots(rows=3, cols=len(res), vertical_spacing=0.1, horizontal_spacing=0.12,
-                        subplot_titles=[f"{n}: loss {r['value']:.4g}" for n, r, _ in res] + [""] * len(res) * 2,
-                        specs=[[{}] * len(res), [{}] * len(res), [{}] * len(res)])
+    k = len(res)
+    fig = make_subplots(rows=3, cols=k, vertical_spacing=0.1, horizontal_spacing=0.2,
+                        subplot_titles=[f"{n}: loss {r['value']:.4g}" for n, r, _ in res] + [""] * k * 2)
     for j, (name, r, c) in enumerate(res, 1):
         _ranking_panel(fig, s, y, top, j)
         fig.add_bar(x=np.arange(1, len(y) + 1), y=-r["grad"][order], marker_color=LOSS_COLORS.get(name, "grey"),
                     name=f"{name}: push on each item", row=2, col=j)
+        dom_x, dom_y = fig.layout[f"xaxis{2 * k + j}"].domain, fig.layout[f"yaxis{2 * k + j}"].domain
         fig.add_heatmap(z=c[np.ix_(order, order)], x=np.arange(1, len(y) + 1), y=np.arange(1, len(y) + 1), colorscale="Blues",
-                        showscale=False, name=f"{name}: swap cost", row=3, col=j, hovertemplate="swap %{x} <-> %{y}: +%{z:.3g}")
+                        name=f"{name}: swap cost", row=3, col=j, hovertemplate="swap %{x} <-> %{y}: loss +%{z:.3g}<extra></extra>",
+                        colorbar=dict(x=dom_x[1] + 0.01, xanchor="left", y=sum(dom_y) / 2, len=dom_y[1] - dom_y[0], thickness=10,
+                                      title=dict(text="loss +", side="top"), tickfont_size=10))
         fig.update_xaxes(title_text="true accuracy", row=1, col=j); fig.update_yaxes(title_text="score", row=1, col=j)
         fig.update_xaxes(title_text="item (1 = worst ... n = best)", row=2, col=j); fig.update_yaxes(title_text="-d loss / d score", row=2, col=j)
-        fig.update_xaxes(title_text="item", row=3, col=j); fig.update_yaxes(title_text="swapped with", row=3, col=j)
-    return fig.update_layout(width=width, height=900, legend=dict(orientation="h", y=-0.08), margin=dict(l=60, r=20, t=40, b=60),
+        fig.update_xaxes(title_text="item (by true accuracy)", row=3, col=j); fig.update_yaxes(title_text="swapped with", row=3, col=j)
+    return fig.update_layout(width=width, height=900, legend=dict(orientation="h", y=-0.08), margin=dict(l=60, r=60, t=40, b=60),
                              title=None)
 
 def pw_phase_figure(name: str, n_max: int = 200, *, n_train: int | None = None, width: int = 760, **overrides):
@@ -744,15 +749,22 @@ def pw_phase_figure(name: str, n_max: int = 200, *, n_train: int | None = None, 
                              yaxis_range=[-0.05, 1.05], width=width, height=300, margin=dict(l=60, r=20, t=50, b=40))
 
 # %% ../nbs/04_losses.ipynb #8a834340
+_LABEL_WIDTH, _BOX_WIDTH = "125px", "360px"   # one label column for every control: the boxes line up, 'weighted_kwargs' fits
+
+def _box(widgets) -> dict:
+    "The style and layout every control of the loss explorer shares"
+    return {"style": {"description_width": _LABEL_WIDTH}, "layout": widgets.Layout(width=_BOX_WIDTH)}
+
 def _hp_widget(widgets, key: str, default):
     "One input widget for a loss hyperparameter, chosen by its default's type and the loss's known choices"
-    st = {"style": {"description_width": "initial"}}                  # names like lower_bound are not cut off
+    st = _box(widgets)
     if key in _CHOICES: return widgets.Dropdown(options=list(_CHOICES[key]), value=default, description=key, **st)
     if key in _PARTS: return widgets.Dropdown(options=sorted(LOSSES), value=default, description=key, **st)
     if isinstance(default, bool): return widgets.Checkbox(value=default, description=key, **st)
     if isinstance(default, int): return widgets.IntText(value=default, description=key, **st)
     if isinstance(default, float): return widgets.FloatText(value=default, description=key, step=0.01, **st)
-    return widgets.Text(value="" if default is None else json.dumps(default), description=key, placeholder='JSON, e.g. {"lower_bound": 0.05}', **st)
+    return widgets.Text(value="" if default is None else json.dumps(default), description=key,
+                        placeholder='JSON: {"lower_bound": 0.05}', tooltip="the part's hyperparameters as JSON; empty: its defaults", **st)
 
 def _hp_value(w, default):
     "A hyperparameter widget's value, JSON text parsed for the *_kwargs boxes"
@@ -771,15 +783,15 @@ def loss_explorer(values: np.ndarray | None = None,  # accuracies (fractions) to
     "ipywidgets explorer of any loss's value, per-item gradient, swap costs and PW phase on a small ranking"
     import ipywidgets as widgets
     from IPython.display import display
-    a = widgets.Dropdown(options=sorted(LOSSES), value=loss, description="loss A")
-    b = widgets.Dropdown(options=[""] + sorted(LOSSES), value=other, description="loss B")
+    a = widgets.Dropdown(options=sorted(LOSSES), value=loss, description="loss A", **_box(widgets))
+    b = widgets.Dropdown(options=[""] + sorted(LOSSES), value=other, description="loss B", **_box(widgets))
     hp_a, hp_b = widgets.VBox(), widgets.VBox()
-    n_train = widgets.IntSlider(value=100, min=1, max=300, description="n_train")
-    size = widgets.IntSlider(value=10, min=3, max=30, description="items")
-    noise = widgets.FloatSlider(value=0.05, min=0, max=0.3, step=0.01, description="noise")
-    seed = widgets.IntText(value=0, description="seed")
-    wide = widgets.Layout(width=f"{width}px")
-    s_box, y_box = widgets.Text(description="scores", layout=wide), widgets.Text(description="accuracies", layout=wide)
+    n_train = widgets.IntSlider(value=100, min=1, max=300, description="n_train", **_box(widgets))
+    size = widgets.IntSlider(value=10, min=3, max=30, description="items", **_box(widgets))
+    noise = widgets.FloatSlider(value=0.05, min=0, max=0.3, step=0.01, description="noise", **_box(widgets))
+    seed = widgets.IntText(value=0, description="seed", **_box(widgets))
+    wide = dict(style={"description_width": _LABEL_WIDTH}, layout=widgets.Layout(width=f"{width}px"))
+    s_box, y_box = widgets.Text(description="scores", **wide), widgets.Text(description="accuracies", **wide)
     out, phase = widgets.Output(), widgets.Output()
     ui = widgets.VBox([widgets.HBox([widgets.VBox([a, hp_a]), widgets.VBox([b, hp_b])]),
                        widgets.HBox([widgets.VBox([n_train, size]), widgets.VBox([noise, seed])]), s_box, y_box, out, phase],

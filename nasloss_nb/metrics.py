@@ -117,27 +117,38 @@ def metric_response(y: np.ndarray,                 # true values
 # %% ../nbs/06_metrics.ipynb #fb9e81f6
 _METRIC_TITLES = {"kendall_tau": "Kendall tau<br>(higher is better)", "precision@1": "Precision@1%<br>(higher is better)",
                   "n@10": "N@10, best true rank of the top 10<br>(lower is better)"}
-_KIND_COLORS = {"noise": "#7f7f7f", "swap_top": "#d62728", "swap_bottom": "#1f77b4"}
+# each kind's own line: colour, dash and marker differ, so a line that lies on another (tau of the two swap kinds) still shows
+_KIND_STYLE = {"noise": dict(color="#7f7f7f", dash="solid", symbol="circle"),
+               "swap_top": dict(color="#d62728", dash="solid", symbol="circle"),
+               "swap_bottom": dict(color="#1f77b4", dash="dash", symbol="square-open")}
+# one row per unit of damage: an x axis never mixes swaps with noise
+_DAMAGE_UNITS = {"swaps per 100 items": ("swap_top", "swap_bottom"), "noise s.d. / s.d. of the values": ("noise",)}
 
 def metric_figure(resp: pd.DataFrame,          # `metric_response` output
                   current: dict | None = None, # {"kind":, "amount":, metrics...}: one prediction to mark
                   width: int = 760):
-    "Kendall tau, Precision@1% and N@10 against the damage amount, one line per perturbation kind"
+    "Kendall tau, Precision@1% and N@10 against the damage amount, one line per perturbation kind, one row per unit of damage"
     from plotly.subplots import make_subplots
-    fig = make_subplots(rows=1, cols=3, subplot_titles=list(_METRIC_TITLES.values()), horizontal_spacing=0.08)
+    units = [(u, [k for k in kinds if k in set(resp["kind"])]) for u, kinds in _DAMAGE_UNITS.items()]
+    units = [(u, ks) for u, ks in units if ks]
+    fig = make_subplots(rows=len(units), cols=3, subplot_titles=list(_METRIC_TITLES.values()) + [""] * 3 * (len(units) - 1),
+                        horizontal_spacing=0.1, vertical_spacing=0.18 if len(units) > 1 else 0.1)
     fig.update_annotations(font_size=12)
-    for kind, g in resp.groupby("kind", sort=False):
-        for j, m in enumerate(_METRIC_TITLES, 1):
-            fig.add_scatter(x=g["amount"], y=g[m], mode="lines+markers", name=kind, legendgroup=kind,
-                            line_color=_KIND_COLORS.get(kind, "black"), showlegend=j == 1, row=1, col=j)
-    if current:
-        for j, m in enumerate(_METRIC_TITLES, 1):
-            fig.add_scatter(x=[current["amount"]], y=[current[m]], mode="markers", marker=dict(size=14, symbol="x", color="black"),
-                            name="this prediction", showlegend=j == 1, row=1, col=j)
-    fig.update_xaxes(title_text="damage (s.d. or swaps per 100)")
-    fig.update_yaxes(type="log", row=1, col=3)
-    return fig.update_layout(width=width, height=380, legend=dict(orientation="h", y=-0.3), margin=dict(l=50, r=20, t=60, b=40),
-                             font=dict(size=11))
+    for i, (unit, kinds) in enumerate(units, 1):
+        for kind in kinds:
+            g, st = resp[resp["kind"] == kind], _KIND_STYLE.get(kind, dict(color="black", dash="solid", symbol="circle"))
+            for j, m in enumerate(_METRIC_TITLES, 1):
+                fig.add_scatter(x=g["amount"], y=g[m], mode="lines+markers", name=kind, legendgroup=kind, showlegend=j == 1,
+                                line=dict(color=st["color"], dash=st["dash"], width=2.5 if st["dash"] == "solid" else 2),
+                                marker=dict(symbol=st["symbol"], size=8 if "open" in st["symbol"] else 6), row=i, col=j)
+        if current and current["kind"] in kinds:
+            for j, m in enumerate(_METRIC_TITLES, 1):
+                fig.add_scatter(x=[current["amount"]], y=[current[m]], mode="markers", marker=dict(size=14, symbol="x", color="black"),
+                                name="this prediction", showlegend=j == 1, row=i, col=j)
+        fig.update_xaxes(title_text=unit, row=i)
+        fig.update_yaxes(type="log", row=i, col=3)
+    return fig.update_layout(width=width, height=330 * len(units) + 90, legend=dict(orientation="h", y=-0.12),
+                             margin=dict(l=50, r=20, t=60, b=40), font=dict(size=11))
 
 # %% ../nbs/06_metrics.ipynb #08d7dc99
 def metric_explorer(y: np.ndarray | None = None,   # true values (default: 2,000 normal draws); e.g. a space's test
@@ -146,9 +157,10 @@ def metric_explorer(y: np.ndarray | None = None,   # true values (default: 2,000
     import ipywidgets as widgets
     from IPython.display import display
     y = np.random.default_rng(0).normal(size=2000) if y is None else np.asarray(y, float)
-    kind = widgets.Dropdown(options=list(PERTURBATIONS), value="swap_top", description="damage")
-    amount = widgets.FloatSlider(value=4, min=0, max=16, step=0.5, description="amount")
-    seed = widgets.IntText(value=0, description="seed")
+    box = lambda w: dict(style={"description_width": "60px"}, layout=widgets.Layout(width=w))   # one row, nothing cut
+    kind = widgets.Dropdown(options=list(PERTURBATIONS), value="swap_top", description="damage", **box("220px"))
+    amount = widgets.FloatSlider(value=4, min=0, max=16, step=0.5, description="amount", **box("330px"))
+    seed = widgets.IntText(value=0, description="seed", **box("160px"))
     text, out = widgets.HTML(), widgets.Output()
     ui = widgets.VBox([widgets.HBox([kind, amount, seed]), text, out], layout=widgets.Layout(max_width=f"{width + 20}px"))
     resp = metric_response(y, seeds=3)
@@ -157,7 +169,8 @@ def metric_explorer(y: np.ndarray | None = None,   # true values (default: 2,000
     def redraw(_=None):
         cur = {"kind": kind.value, "amount": amount.value, **_measure(y, perturb(y, kind.value, amount.value, seed.value))}
         ui.state.update(current=cur, figure=metric_figure(resp, cur, width))
-        text.value = (f"<b>{kind.value} x {amount.value:g}</b>: Kendall tau {cur['kendall_tau']:.3f}, "
+        unit = "s.d. {:g} x the values' s.d." if kind.value == "noise" else "{:g} swaps per 100 items"
+        text.value = (f"<b>{kind.value}, {unit.format(amount.value)}</b>: Kendall tau {cur['kendall_tau']:.3f}, "
                       f"Precision@1% {cur['precision@1']:.2f}, N@10 {cur['n@10']:.0f}")
         with out: out.clear_output(wait=True); display(ui.state["figure"])
     for w in (kind, amount, seed): w.observe(redraw, "value")

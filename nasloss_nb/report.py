@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_report.ipynb #6181296a
 from __future__ import annotations
-import html
+import html, textwrap
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -16,10 +16,11 @@ from .core import InvalidParameterError, check_choice
 from .losses import LOSS_COLORS
 
 # %% auto #0
-__all__ = ['LOSS_GROUPS', 'GROUP_ORDER', 'HIGHER_IS_BETTER', 'ERRORS', 'FIG2_PORTIONS', 'VIEWS', 'summary', 'direction',
+__all__ = ['LOSS_GROUPS', 'GROUP_ORDER', 'HIGHER_IS_BETTER', 'ERRORS', 'PREDICTOR_NAMES', 'FADED', 'PAPER_BEST', 'TABLE1_CLAIMS',
+           'FIG2_PORTIONS', 'VIEWS', 'MAX_PANELS', 'summary', 'readable', 'direction', 'wrap_label', 'paper_best',
            'study_figure', 'topk_figure', 'portion_figure', 'findings', 'recommend', 'lr_choices', 'markdown',
            'results_markdown', 'pivot_markdown', 'curve_markdown', 'panel', 'load_studies', 'filter_results',
-           'explore_figure', 'results_explorer']
+           'default_view', 'view_rows', 'explore_figure', 'paper_notes', 'results_explorer']
 
 # %% ../nbs/12_report.ipynb #1880deda
 LOSS_GROUPS = {"mse": "regression", "hr": "ranking", "lr": "ranking", "mse_sr": "hybrid", "listmle": "ranking",
@@ -68,6 +69,17 @@ def summary(df: pd.DataFrame | list[dict],          # sweep results or `run_tria
     out["seeds"] = g.size()
     return out.reset_index()
 
+# %% ../nbs/12_report.ipynb #f1b0c0df
+def readable(df: pd.DataFrame,        # any table
+             digits: int = 3,         # decimals of the floats
+             index: bool = False,     # show the index (a meaningful one, e.g. after set_index)
+            ):
+    "A table for people: no cell cut at 50 characters, long text wrapped, text left-aligned (a pandas Styler; HTML)"
+    st = df.style.format(precision=digits, na_rep="").set_table_styles(
+        [{"selector": "td, th", "props": [("white-space", "normal"), ("text-align", "left"), ("vertical-align", "top"),
+                                          ("max-width", "48em")]}])
+    return st if index else st.hide(axis="index")
+
 # %% ../nbs/12_report.ipynb #40895732
 _COLORS = {"regression": "#d62728", "ranking": "#1f77b4", "hybrid": "#9467bd", "weighted": "#2ca02c", "piecewise": "#ff7f0e"}
 def _color(label: str) -> str: return _COLORS.get(_group(label), "grey")
@@ -84,37 +96,124 @@ def _err(sm: pd.DataFrame, m: str, error: str) -> pd.Series:
     se = sm[f"{m} sem"]
     return se if error == "se" else se * stats.t.ppf(0.975, np.maximum(sm["seeds"] - 1, 1))
 
+def _best_tied(mean: pd.Series, se: pd.Series, metric: str, z: float) -> tuple[str, pd.Series]:
+    "The label with the best mean `metric`, and which labels are within z s.e. of the difference from it"
+    best = mean.idxmax() if HIGHER_IS_BETTER[metric] else mean.idxmin()
+    return best, (mean - mean[best]).abs() <= z * np.sqrt(se ** 2 + se[best] ** 2)
+
 def _family_legend(fig: go.Figure, labels) -> None:
     "One legend entry per loss family present (the bars' colours)"
     for fam in GROUP_ORDER:
         if any(_group(l) == fam for l in labels):
             fig.add_bar(x=[None], y=[None], name=fam, marker_color=_COLORS[fam], showlegend=True, legendgroup=fam)
 
+PREDICTOR_NAMES = {"gcn": "GCN", "mlp": "MLP (AP)", "transformer": "Transformer (PINAT)"}   # as the paper names them
+FADED = 0.3        # opacity of a bar whose loss is worse than the best by more than z s.e.
+
+def wrap_label(text: str, width: int = 60, sep: str = "<br>") -> str:
+    "`text` in lines of at most `width` characters, broken at spaces (a longer word stays whole): nothing is cut"
+    return sep.join(textwrap.wrap(str(text), width, break_long_words=False, break_on_hyphens=False)) or str(text)
+
+def _chars(width: int | None, cols: int) -> int:
+    "How many characters of an 11-px subplot title fit over one of `cols` columns of a figure `width` px wide"
+    return max(8, int(((width or 900) - 90) / max(cols, 1) / 6.6))
+
+def _setting_title(c: dict, chars: int, preds: bool = False, size: bool = True) -> str:
+    "A column title: the predictor (when the figure has several), 'space/task' (split at '/' when too wide), 'n=...'"
+    head = f"{c['space']}/{c['task']}"
+    lines = ([f"<b>{PREDICTOR_NAMES.get(c['predictor'], c['predictor'])}</b>"] if preds else []) + \
+            ([head] if len(head) <= chars else [str(c["space"]), str(c["task"])])
+    return "<br>".join(lines + ([f"n={c['n_train']}"] if size else []))
+
+def _top(notes: list[str], col_lines: int) -> int:
+    "Pixels above the plots: the title, its note lines (16 px each), the column titles (14 px a line)"
+    return 12 + 24 + 16 * len(notes) + 14 * col_lines + 10
+
+def _title(text: str, notes: list[str]) -> dict:
+    "A title at the top of the figure with smaller note lines under it, in a margin made for them (`_top`)"
+    sub = dict(subtitle=dict(text="<br>".join(notes), font=dict(size=11, color="#555"))) if notes else {}
+    return dict(text=text, **sub, x=0, xanchor="left", xref="paper", y=1, yref="container", yanchor="top", pad=dict(t=12))
+
+# The paper's own statements
+PAPER_BEST = {   # (space, task, predictor, portion %) -> metric -> the loss the paper's *text* names best there
+    # Fig. 2 (GCN, judged on the whole space): "weighted loss functions achieve the best Precision@0.5 and N@10 on all
+    # search spaces. For instance, MAPE takes the lead on NAS-Bench-201, and WARP ranks first on other search spaces";
+    # "ranking loss functions, such as HR, demonstrate a stable advantage on all search spaces" (Kendall tau).
+    **{k: {"precision@0.5": best, "n@10": best, "kendall_tau": "hr"} for k, best in (
+        (("nb201", "cifar10", "gcn", 1.0), "mape"), (("nb101", "cifar10", "gcn", 0.1), "warp"),
+        (("transnas-micro", "class_scene", "gcn", 0.3), "warp"), (("transnas-macro", "class_scene", "gcn", 0.3), "warp"),
+        (("nbgraph", "cora", "gcn", 3.0), "warp"))},
+    # Table 1 (NB201 CIFAR-10 1%; its numeric rows are held back from our copy of the paper): "AP performs best with
+    # ListMLE in all metrics, while WARP helps PINAT achieve the lowest N@10 and the highest Precision@0.5".
+    ("nb201", "cifar10", "mlp", 1.0): {"precision@0.5": "listmle", "n@10": "listmle", "kendall_tau": "listmle"},
+    ("nb201", "cifar10", "transformer", 1.0): {"precision@0.5": "warp", "n@10": "warp"},
+}
+
+def paper_best(space: str, task: str, predictor: str, portion: float | None, metric: str,
+               test_set: str = "space") -> str | None:
+    "The loss the paper's text names best for `metric` in this setting (Fig. 2, Table 1), or None where it names none"
+    if test_set != "space" or portion is None or not np.isfinite(portion): return None
+    return PAPER_BEST.get((space, task, predictor, round(float(portion), 6)), {}).get(metric)
+
+def _setting_info(df: pd.DataFrame, keys: list[str]) -> dict:
+    "(values of `keys`) -> (portion or None, test set) of each setting of a results table"
+    t = _table(df)
+    t = t.assign(portion=pd.to_numeric(t["portion"], errors="coerce") if "portion" in t else np.nan,
+                 test_set=t["test_set"].fillna("space") if "test_set" in t else "space")
+    g = t.groupby(keys, dropna=False).agg(portion=("portion", "first"), test_set=("test_set", "first"))
+    return {(k if isinstance(k, tuple) else (k,)): (None if pd.isna(p) else float(p), s) for k, (p, s) in g.iterrows()}
+
 def study_figure(df: pd.DataFrame, metrics: list[str] = ("precision@0.5", "n@10", "kendall_tau"),
                  title: str = "loss study",
                  width: int | None = None,    # pixels; None = the notebook's width
                  error: str = "se",           # error bars: 'se' or 'ci95' (see ERRORS)
+                 z: float | None = 2.0,       # fade the losses worse than the best by more than z s.e. (None: no fading)
+                 paper: bool = True,          # star the loss the paper's text names best, where it names one (`paper_best`)
+                 notes: list[str] = (),       # more lines under the title
                 ) -> go.Figure:
     "Bars of each loss label's mean metric (+- s.e. or 95% CI) per setting: rows = metrics, columns = settings"
     sm = summary(df, metrics)
-    cols = sm[_SETTING].drop_duplicates().to_dict("records")
-    pred = lambda c: f" {c['predictor']}" if sm["predictor"].nunique() > 1 else ""   # two predictors: say which
-    fig = make_subplots(rows=len(metrics), cols=len(cols), shared_xaxes=True, horizontal_spacing=0.03, vertical_spacing=0.08,
-                        column_titles=[f"{c['space']}/{c['task']}<br>n={c['n_train']}{pred(c)}" for c in cols],
-                        row_titles=[f"{m} ({direction(m)})" for m in metrics])
+    keys = _setting_keys(sm)
+    info = _setting_info(df, keys)
+    cols = sm[keys].drop_duplicates().to_dict("records")
+    preds = sm["predictor"].nunique() > 1                 # two predictors (Table 1): say which column is which
+    chars = _chars(width, len(cols))
+    titles = [_setting_title(c, chars, preds) + (f"<br>{c['sweep']}" if "sweep" in c else "") for c in cols]
+    col_lines = max(t.count("<br>") + 1 for t in titles)
+    fig = make_subplots(rows=len(metrics), cols=len(cols), shared_xaxes=True, horizontal_spacing=0.05 if len(cols) > 1 else 0.03,
+                        vertical_spacing=0.08, column_titles=titles, row_titles=[f"{m} ({direction(m)})" for m in metrics])
     labels = _label_order(sm["label"].unique())
+    starred = False
     for j, c in enumerate(cols, 1):
-        part = sm.merge(pd.DataFrame([c]), on=_SETTING).set_index("label").reindex(labels)
+        part = sm.merge(pd.DataFrame([c]), on=keys).set_index("label").reindex(labels)
+        portion, test_set = info[tuple(c[k] for k in keys)]
         for i, m in enumerate(metrics, 1):
-            fig.add_bar(x=labels, y=part[f"{m} mean"], error_y=dict(type="data", array=_err(part, m, error)),
-                        row=i, col=j, showlegend=False, marker_color=[_color(l) for l in labels],
-                        hovertemplate="%{x}: %{y:.4g}<extra></extra>")
+            mean, e = part[f"{m} mean"], _err(part, m, error)
+            have = mean.dropna()
+            alpha = [1.0] * len(labels)
+            if z is not None and len(have):
+                best, tie = _best_tied(have, part.loc[have.index, f"{m} sem"], m, z)
+                alpha = [1.0 if l == best or bool(tie.get(l, False)) else FADED for l in labels]
+            say = [("best, or tied with it" if a == 1 else f"worse than the best by > {z:g} s.e.") if z is not None else "" for a in alpha]
+            fig.add_bar(x=labels, y=mean, error_y=dict(type="data", array=e), row=i, col=j, showlegend=False,
+                        marker=dict(color=[_color(l) for l in labels], opacity=alpha), customdata=say,
+                        hovertemplate="%{x}: %{y:.4g}<br>%{customdata}<extra></extra>")
+            pb = paper_best(c["space"], c["task"], c["predictor"], portion, m, test_set) if paper else None
+            if pb in have.index:
+                fig.add_scatter(x=[pb], y=[(mean[pb] + np.nan_to_num(e[pb])) * 1.06], mode="markers", row=i, col=j,
+                                marker=dict(symbol="star", size=12, color="#222"), name="the paper's best (its text)",
+                                legendgroup="paper", showlegend=not starred,
+                                hovertemplate=f"the paper names {pb} best for {m} here<extra></extra>")
+                starred = True
     _family_legend(fig, labels)
     bars = "95% CI" if error == "ci95" else "s.e."
+    notes = ([f"faded: worse than the best by more than {z:g} s.e." + ("; ★: the loss the paper names best" if starred else "")]
+             if z is not None else []) + list(notes)
+    top = _top(notes, col_lines)
     fig.update_annotations(font_size=11); fig.update_xaxes(tickangle=-60, tickfont_size=10)
-    return fig.update_layout(title=f"{title} (mean over seeds, bars: {bars})", height=250 * len(metrics) + 190, width=width,
-                             legend=dict(orientation="h", yanchor="top", y=-0.22 / len(metrics), title="loss family"),
-                             margin=dict(l=50, r=40, t=80, b=40))
+    return fig.update_layout(title=_title(f"{title} (mean over seeds, bars: {bars})", notes), height=250 * len(metrics) + 160 + top,
+                             width=width, legend=dict(orientation="h", yanchor="top", y=-0.22 / len(metrics) - 0.03, title="loss family"),
+                             margin=dict(l=50, r=40, t=top, b=40))
 
 # %% ../nbs/12_report.ipynb #b5b7f9a8
 _DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
@@ -125,7 +224,8 @@ def _line_style(label: str, labels: list[str]) -> dict:
     variants = [l for l in labels if l.split("-")[0] == base]
     return dict(color=LOSS_COLORS.get(base, "grey"), dash=_DASHES[variants.index(label) % len(_DASHES)])
 
-def topk_figure(df: pd.DataFrame, space: str, task: str | None = None, width: int | None = None) -> go.Figure:
+def topk_figure(df: pd.DataFrame, space: str, task: str | None = None, width: int | None = None,
+                notes: list[str] = ()) -> go.Figure:
     "Mean Precision@T (left) and N@K (right) against T and K, one line per loss label, for one space/task"
     df = _table(df)
     part = df[(df["space"] == space) & ((df["task"] == task) if task else True)] if len(df) else df
@@ -142,17 +242,21 @@ def topk_figure(df: pd.DataFrame, space: str, task: str | None = None, width: in
                         line=style, row=1, col=1)
         fig.add_scatter(x=[int(c.split("@")[1]) for c in ks], y=row[ks].values, name=label, legendgroup=label,
                         line=style, showlegend=False, row=1, col=2)
-    fig.update_xaxes(type="log", title_text="T (% of the space)", row=1, col=1)
-    fig.update_xaxes(type="log", title_text="K", row=1, col=2); fig.update_yaxes(type="log", row=1, col=2)
-    return fig.update_layout(title=f"{space}{'/' + task if task else ''}: top-ranking metrics as T and K grow", height=480, width=width,
-                             legend=dict(orientation="h", yanchor="top", y=-0.25))
+    fig.update_xaxes(type="log", title_text="T (% of the space)", tickvals=[float(c.split("@")[1]) for c in ts], row=1, col=1)
+    fig.update_xaxes(type="log", title_text="K", tickvals=[int(c.split("@")[1]) for c in ks], row=1, col=2)
+    fig.update_yaxes(type="log", row=1, col=2)
+    top = _top(list(notes), 1)
+    return fig.update_layout(title=_title(f"{space}{'/' + task if task else ''}: top-ranking metrics as T and K grow", list(notes)),
+                             height=440 + top, width=width, margin=dict(t=top), legend=dict(orientation="h", yanchor="top", y=-0.25))
 
 # %% ../nbs/12_report.ipynb #9b8f692a
 def portion_figure(df: pd.DataFrame, metrics: list[str] = ("precision@0.5", "n@10", "kendall_tau"),
                    predictor: str | None = None,  # default: 'gcn' if the table has it, else its only predictor
                    title: str = "metrics against the training portion",
-                   width: int | None = None, error: str = "se") -> go.Figure:
-    "Lines of each loss label's mean metric (+- s.e. or 95% CI) against n_train: rows = metrics, columns = space/task"
+                   width: int | None = None, error: str = "se",
+                   notes: list[str] = (),         # lines under the title
+                  ) -> go.Figure:
+    "Lines of each loss label's mean metric (+- s.e. or 95% CI) against n_train (log axis, ticks at the studied sizes): rows = metrics, columns = space/task"
     df = _table(df)
     preds = sorted(df["predictor"].dropna().unique()) if "predictor" in df else []
     if predictor is None: predictor = preds[0] if len(preds) == 1 else "gcn"
@@ -160,8 +264,10 @@ def portion_figure(df: pd.DataFrame, metrics: list[str] = ("precision@0.5", "n@1
     if part.empty: raise InvalidParameterError(f"no results for predictor {predictor!r}; have: {', '.join(preds) or 'none'} (pass predictor=)")
     sm = summary(part, metrics)
     cols = sm[["space", "task"]].drop_duplicates().to_dict("records")
-    fig = make_subplots(rows=len(metrics), cols=len(cols), horizontal_spacing=0.04, vertical_spacing=0.08,
-                        column_titles=[f"{c['space']}/{c['task']}" for c in cols], row_titles=[f"{m} ({direction(m)})" for m in metrics])
+    titles = [_setting_title(c, _chars(width, len(cols)), size=False) for c in cols]
+    col_lines = max(t.count("<br>") + 1 for t in titles)
+    fig = make_subplots(rows=len(metrics), cols=len(cols), horizontal_spacing=0.05 if len(cols) > 1 else 0.03, vertical_spacing=0.1,
+                        column_titles=titles, row_titles=[f"{m} ({direction(m)})" for m in metrics])
     labels = _label_order(sm["label"].unique())
     for label in labels:
         style = _line_style(label, labels)
@@ -171,10 +277,15 @@ def portion_figure(df: pd.DataFrame, metrics: list[str] = ("precision@0.5", "n@1
                 fig.add_scatter(x=g["n_train"], y=g[f"{m} mean"], error_y=dict(type="data", array=_err(g, m, error)),
                                 mode="lines+markers", name=label, legendgroup=label, line=style,
                                 showlegend=(i == 1 and j == 1), row=i, col=j)
-    fig.update_xaxes(type="log", title_text="training architectures", row=len(metrics))
+    for j, c in enumerate(cols, 1):      # every row of a column on the same log axis, ticked at the sizes studied
+        sizes = sorted(sm[(sm["space"] == c["space"]) & (sm["task"] == c["task"])]["n_train"].unique().tolist())
+        fig.update_xaxes(type="log", tickvals=sizes, tickangle=-45 if len(sizes) > 2 else 0, tickfont_size=10, col=j)
+    fig.update_xaxes(title_text="training architectures (log axis)", row=len(metrics), col=(len(cols) + 1) // 2)   # once: no overlap
     fig.update_annotations(font_size=11)
-    return fig.update_layout(title=title, height=250 * len(metrics) + 200, width=width,
-                             legend=dict(orientation="h", yanchor="top", y=-0.25 / len(metrics)), margin=dict(l=50, r=40, t=70, b=40))
+    top = _top(list(notes), col_lines)
+    return fig.update_layout(title=_title(title, list(notes)), height=250 * len(metrics) + 190 + top, width=width,
+                             legend=dict(orientation="h", yanchor="top", y=-0.28 / len(metrics) - 0.03),
+                             margin=dict(l=50, r=40, t=top, b=50))
 
 # %% ../nbs/12_report.ipynb #c6d4ac1e
 def _best(sm: pd.DataFrame, metric: str) -> pd.Series:
@@ -189,27 +300,31 @@ def _verdict(flags: list[bool]) -> str:
 def _where(best: pd.Series) -> str:
     return "; ".join(f"{k[0]}/{k[1]} n={k[2]}: {v}" for k, v in best.items())
 
-def _fig2_claims(sm: pd.DataFrame, add) -> None:
-    "Claims about the eight losses at one training size per setting (paper Fig. 2)"
-    for m in ("precision@0.5", "n@10"):
+def _fig2_claims(sm: pd.DataFrame, add,
+                 top: str = "precision@0.5",   # the Precision@T the figure shows (Fig. 2: T = 0.5; Fig. 4's 200 mutants: T = 5)
+                 where: str = "",              # said after each claim, e.g. " (mutation test set)"
+                ) -> None:
+    "Claims about the eight losses at one training size per setting (paper Fig. 2; Fig. 4 on its mutation test set)"
+    for m in (top, "n@10"):
         b = _best(sm, m)
-        add(f"weighted losses (WARP, EW, MAPE) lead {m} on every space", [LOSS_GROUPS[v] == "weighted" for v in b], "best: " + _where(b))
+        add(f"weighted losses (WARP, EW, MAPE) lead {m} on every space{where}", [LOSS_GROUPS[v] == "weighted" for v in b], "best: " + _where(b))
     b = _best(sm, "kendall_tau")
-    add("HR gives the best Kendall tau", [v == "hr" for v in b], "best: " + _where(b))
-    for m in ("precision@0.5", "n@10"):
+    add(f"HR gives the best Kendall tau{where}", [v == "hr" for v in b], "best: " + _where(b))
+    for m in (top, "n@10"):
         col = f"{m} mean"; flags, ev = [], []
         for k, g in sm.groupby(_SETTING):
             worst = g[col].idxmin() if HIGHER_IS_BETTER[m] else g[col].idxmax()
             flags.append(g.loc[worst, "label"] == "mse"); ev.append(f"{k[0]}: worst {g.loc[worst, 'label']}")
-        add(f"MSE is worst at top-ranking ({m})", flags, "; ".join(ev))
+        add(f"MSE is worst at top-ranking ({m}){where}", flags, "; ".join(ev))
     flags, ev = [], []
     for k, g in sm.groupby(_SETTING):
         g = g.set_index("label")
         if not {"mse", "mse_sr", "hr", "lr", "listmle"} <= set(g.index): continue
-        for m in ("kendall_tau", "precision@0.5"):
+        for m in ("kendall_tau", top):
             lo, hi = sorted([g.loc["mse", f"{m} mean"], g.loc[["hr", "lr", "listmle"], f"{m} mean"].mean()])
-            v = g.loc["mse_sr", f"{m} mean"]; flags.append(lo <= v <= hi); ev.append(f"{k[0]} {m}: MSE+SR {v:.3f} in [{lo:.3f}, {hi:.3f}]?")
-    add("MSE+SR lands between regression (MSE) and ranking losses (mean of HR, LR, ListMLE)", flags, "; ".join(ev))
+            v = g.loc["mse_sr", f"{m} mean"]; flags.append(lo <= v <= hi)
+            ev.append(f"{k[0]} {m}: MSE+SR {v:.3f} {'inside' if flags[-1] else 'outside'} [{lo:.3f}, {hi:.3f}]")
+    add(f"MSE+SR lands between regression (MSE) and ranking losses (mean of HR, LR, ListMLE){where}", flags, "; ".join(ev))
 
 def _portion_claim(sm: pd.DataFrame, add) -> None:
     "Paper Fig. 3: more training data can hurt the top-ranking (P@0.5 or N@10) of regression and ranking losses"
@@ -253,6 +368,24 @@ def _predictor_claim(sm: pd.DataFrame, add) -> None:
         flags.append(LOSS_GROUPS[best] == ("ranking" if pred == "mlp" else "weighted")); ev.append(f"{pred}: best {best}")
     add("MLP works best with ranking losses, Transformer with weighted ones (P@0.5)", flags, "; ".join(ev))
 
+TABLE1_CLAIMS = (   # the paper's text on its Table 1 (whose numeric rows are held back from our copy): predictor, loss, metrics
+    ("mlp", "listmle", ("n@10", "precision@0.5", "kendall_tau"), "MLP (AP) is best with ListMLE in N@10, Precision@0.5 and Kendall tau"),
+    ("transformer", "warp", ("n@10", "precision@0.5"), "Transformer (PINAT) is best with WARP in N@10 and Precision@0.5, unlike the MLP"))
+
+def _table1_claims(sm: pd.DataFrame, add) -> None:
+    "Paper Table 1, as its text states it: per predictor, the loss named best leads each metric named"
+    for pred, loss, metrics, claim in TABLE1_CLAIMS:
+        g, flags, ev = sm[sm["predictor"] == pred] if "predictor" in sm else sm.iloc[:0], [], []
+        for k, s in (g.groupby(_SETTING) if len(g) else []):
+            s = s.set_index("label")
+            if loss not in s.index or len(s) < 2: continue
+            for m in metrics:
+                best = s[f"{m} mean"].idxmax() if HIGHER_IS_BETTER[m] else s[f"{m} mean"].idxmin()
+                flags.append(best == loss)
+                ev.append(f"{k[0]} n={k[2]} {m}: best {best} {s.loc[best, f'{m} mean']:.3g}"
+                          + ("" if best == loss else f", {loss} {s.loc[loss, f'{m} mean']:.3g}"))
+        add(f"{claim} (Table 1)", flags, "; ".join(ev))
+
 FIG2_PORTIONS = {"nb101": 0.1, "nb201": 1, "transnas-micro": 0.3, "transnas-macro": 0.3, "nbgraph": 3}
 
 def _fig2_sizes(df: pd.DataFrame) -> dict:
@@ -275,25 +408,26 @@ def findings(df: pd.DataFrame) -> pd.DataFrame:
         rows.append({"claim": claim, "evidence": evidence, "holds": _verdict(flags), "settings": len(flags), "seeds": seeds})
     base = df[df["label"].isin(["mse", "hr", "lr", "mse_sr", "listmle", "warp", "ew", "mape"])]
     gcn = base[base["predictor"] == "gcn"]
-    sm = summary(gcn) if len(gcn) else None
-    if sm is not None:
-        ref = _fig2_sizes(gcn)
+    test_set = gcn["test_set"].fillna("space") if "test_set" in gcn else pd.Series("space", index=gcn.index)
+    whole, mutants = gcn[test_set != "mutation"], gcn[test_set == "mutation"]
+    for part, top, where in ((whole, "precision@0.5", ""), (mutants, "precision@5", " (mutation test set)")):
+        if part.empty: continue
+        if top not in part: top = "precision@0.5"    # Fig. 4 shows Precision@5 (T = 0.5% of 200 mutants is one cell)
+        sm = summary(part, ["kendall_tau", top, "n@10"])
+        ref = _fig2_sizes(part)
         one_size = sm[[ref[(a, b)] == n for a, b, n in zip(sm["space"], sm["task"], sm["n_train"])]]
-        _fig2_claims(one_size, add); _portion_claim(sm, add)
-    else:
+        _fig2_claims(one_size, add, top, where)
+        if part is whole: _portion_claim(sm, add)
+    if gcn.empty:
         for c in ("weighted losses lead precision@0.5 / n@10 on every space", "HR gives the best Kendall tau",
-                  "MSE is worst at top-ranking", "MSE+SR lands between regression and ranking losses",
-                  "more training data can hurt top-ranking"): add(c, [], "")
+                  "MSE is worst at top-ranking", "MSE+SR lands between regression and ranking losses"): add(c, [], "")
+    if whole.empty: add("more training data can hurt top-ranking", [], "")
     _weighting_claim(df, add)
-    _predictor_claim(summary(base) if len(base) else pd.DataFrame(columns=["predictor"]), add)
+    sm_all = summary(base) if len(base) else pd.DataFrame(columns=["predictor"])
+    _predictor_claim(sm_all, add); _table1_claims(sm_all, add)
     return pd.DataFrame(rows)
 
 # %% ../nbs/12_report.ipynb #756d2d59
-def _best_tied(mean: pd.Series, se: pd.Series, metric: str, z: float) -> tuple[str, pd.Series]:
-    "The label with the best mean `metric`, and which labels are within z s.e. of the difference from it"
-    best = mean.idxmax() if HIGHER_IS_BETTER[metric] else mean.idxmin()
-    return best, (mean - mean[best]).abs() <= z * np.sqrt(se ** 2 + se[best] ** 2)
-
 def _nearest(sizes, n: int) -> int:
     "The studied size nearest to `n` by ratio (sizes are studied on a log scale); a tie goes to the larger"
     s = np.array(sorted({int(v) for v in sizes}))
@@ -467,22 +601,107 @@ def filter_results(df: pd.DataFrame, **where) -> pd.DataFrame:
 
 # %% ../nbs/12_report.ipynb #27dc3092
 VIEWS = ("bars", "vs training size", "P@T and N@K")
+MAX_PANELS = 6     # the most setting columns one explorer figure draws; more are narrowed, and the figure says how
+
+def default_view(df: pd.DataFrame) -> str:
+    "The view that shows a results table best: 'vs training size' when a space was studied at several sizes (Fig. 3), else 'bars'"
+    df = _table(df)
+    if len(df) and df.groupby(["space", "task", "predictor"], dropna=False)["n_train"].nunique().max() > 1: return "vs training size"
+    return "bars"
+
+def _sizes_text(df: pd.DataFrame) -> str:
+    return ", ".join(f"{s} n={'/'.join(map(str, sorted(g['n_train'].unique())))}" for s, g in df.groupby("space"))
+
+def _narrow(df: pd.DataFrame, keys: list[str], cap: int) -> tuple[pd.DataFrame, list[str]]:
+    "At most `cap` settings of `keys`: one size per space (Fig. 2's portion where studied, else the smallest) when that is enough, else the first ones; with a note saying so"
+    n = len(df[keys].drop_duplicates())
+    if n <= cap: return df, []
+    groups = [k for k in keys if k != "n_train"]
+    if "n_train" in keys and len(df[groups].drop_duplicates()) <= cap:
+        ref = _fig2_sizes(df)
+        keep = df[[ref[(s, t)] == m for s, t, m in zip(df["space"], df["task"], df["n_train"])]]
+        return keep, [f"{n} settings: one training size per space here (the paper's Fig. 2 portion, else the smallest);",
+                      "pick n_train, or the 'vs training size' view, for the others"]
+    first = df[keys].drop_duplicates().sort_values(keys).head(cap)
+    return df.merge(first, on=keys), [f"the first {cap} of {n} settings: narrow space, task, n_train or predictor for the others"]
+
+def view_rows(df: pd.DataFrame, view: str = "bars", max_panels: int = MAX_PANELS) -> tuple[pd.DataFrame, list[str]]:
+    "The rows one view of `df` draws, at most `max_panels` settings (or spaces), and notes saying what was left out and how to see it"
+    check_choice(view, VIEWS, "view"); check_int(max_panels, "max_panels", lo=1)
+    df = _table(df)
+    if df.empty: raise InvalidParameterError("no results for this combination: widen a filter")
+    if view == "bars": return _narrow(df, _setting_keys(df), max_panels)
+    if view == "vs training size":
+        if df.groupby(["space", "task", "predictor"], dropna=False)["n_train"].nunique().max() < 2:
+            raise InvalidParameterError(f"one training size per space here ({_sizes_text(df)}): the 'vs training size' view needs several")
+        preds = sorted(df["predictor"].unique())
+        part, notes = _narrow(df[df["predictor"] == preds[0]], ["space", "task"], max_panels)
+        if len(preds) > 1: notes.append(f"predictor {preds[0]} of {', '.join(preds)}: pick one for another")
+        return part, notes
+    first = df.sort_values(["space", "task", "predictor"]).iloc[0]
+    part = df[(df["space"] == first["space"]) & (df["task"] == first["task"]) & (df["predictor"] == first["predictor"])]
+    notes = []
+    if part["n_train"].nunique() > 1:
+        n = _fig2_sizes(part)[(first["space"], first["task"])]
+        notes.append(f"n={n} of the sizes {', '.join(map(str, sorted(part['n_train'].unique())))}: pick n_train for another")
+        part = part[part["n_train"] == n]
+    others = len(df[["space", "task", "predictor"]].drop_duplicates()) - 1
+    if others: notes.append(f"predictor {first['predictor']}; {others} other space/task/predictor combinations: pick one to see it")
+    return part, notes
 
 def explore_figure(df: pd.DataFrame,   # filtered results
                    view: str = "bars", # one of VIEWS
                    metric: str = "precision@0.5",
-                   error: str = "se", width: int | None = None) -> go.Figure:
-    "One explorer view of (filtered) results; raises InvalidParameterError saying what is missing when nothing fits"
+                   error: str = "se", width: int | None = None,
+                   max_panels: int = MAX_PANELS,   # more settings than this are narrowed (`view_rows`; the title says how)
+                  ) -> go.Figure:
+    "One readable explorer view of (filtered) results; raises InvalidParameterError saying what is missing when nothing fits"
+    part, notes = view_rows(df, view, max_panels)
+    if view == "bars": return study_figure(part, [metric], title=metric, width=width, error=error, notes=notes)
+    if view == "vs training size":
+        return portion_figure(part, [metric], predictor=part["predictor"].iloc[0], title=f"{metric} against the training size",
+                              width=width, error=error, notes=notes)
+    return topk_figure(part, part["space"].iloc[0], part["task"].iloc[0], width=width, notes=notes)
+
+def paper_notes(df: pd.DataFrame,      # the results a view shows
+                view: str = "bars", metric: str = "precision@0.5", z: float = 2.0) -> list[str]:
+    "What the paper says about the settings a view shows, beside our numbers (its figures print no values; Table 1's are held back)"
     check_choice(view, VIEWS, "view")
     df = _table(df)
-    if df.empty: raise InvalidParameterError("no results for this combination: widen a filter")
-    if view == "bars": return study_figure(df, [metric], title=metric, width=width, error=error)
-    if view == "vs training size":
-        if df.groupby(["space", "task"])["n_train"].nunique().max() < 2: raise InvalidParameterError("one training size here: set 'n_train' to all, or pick a study with several (fig3)")
-        return portion_figure(df, [metric], predictor=df["predictor"].iloc[0], title=f"{metric} against the training size",
-                              width=width, error=error)
-    sp, task = df[["space", "task"]].iloc[0]
-    return topk_figure(df[(df["space"] == sp) & (df["task"] == task)], sp, task, width=width)
+    if df.empty: return []
+    out = []
+    if view == "bars":
+        keys = _setting_keys(df); sm = summary(df, [metric]); info = _setting_info(df, keys)
+        for c in sm[keys].drop_duplicates().to_dict("records"):
+            portion, test_set = info[tuple(c[k] for k in keys)]
+            pb = paper_best(c["space"], c["task"], c["predictor"], portion, metric, test_set)
+            if pb is None: continue
+            g = sm.merge(pd.DataFrame([c]), on=keys).set_index("label")
+            src = "Fig. 2" if c["predictor"] == "gcn" else "Table 1"
+            where = f"{c['space']}/{c['task']} n={c['n_train']} {PREDICTOR_NAMES.get(c['predictor'], c['predictor'])}"
+            if pb not in g.index:
+                out.append(f"{where}: the paper ({src}) names {pb} best for {metric}; {pb} is not in these results"); continue
+            mean, se = g[f"{metric} mean"], g[f"{metric} sem"]
+            best, tie = _best_tied(mean, se, metric, z)
+            said = ("the best here too" if best == pb else f"tied with the best here, {best} {mean[best]:.3g}" if tie[pb]
+                    else f"worse than the best here, {best} {mean[best]:.3g}, by more than {z:g} s.e.")
+            out.append(f"{where}: the paper ({src}) names {pb} best for {metric}; here {pb} {mean[pb]:.3g} ± {se[pb]:.2g}: {said}")
+        if out: out.insert(0, "The paper prints no values for its Fig. 2 bars, and Table 1's rows are held back from our copy: "
+                              "only the loss its text names best (★) can be set beside ours.")
+    elif view == "vs training size":
+        out.append("The paper's Fig. 3 prints no values. Its claim, that more data can hurt the top-ranking of regression and "
+                   "ranking losses, is judged on these numbers by `findings` (the study's findings table).")
+    else:
+        nb = df[(df["space"] == "nb201") & (df["task"] == "cifar10") & (df["predictor"] == "gcn")]
+        nb = nb[np.isclose(pd.to_numeric(nb["portion"], errors="coerce"), 1.0)] if "portion" in nb else nb.iloc[:0]
+        if {"warp", "hr"} <= set(nb["label"]) and {"precision@0.5", "precision@5"} <= set(nb.columns):
+            m = nb.groupby("label")[["precision@0.5", "precision@5"]].mean()
+            d = (m.loc["warp"] - m.loc["hr"]) * 100
+            out.append('The paper (Fig. 5, NB201 1%): "WARP outperforms HR in Precision@0.5 by 2.85% but achieves a 1.21% '
+                       f'lower Precision@5 than HR". Here WARP - HR: {d["precision@0.5"]:+.2f} points of Precision@0.5, '
+                       f'{d["precision@5"]:+.2f} of Precision@5.')
+        else: out.append("The paper prints values for Fig. 5 only on NB201 1% (WARP against HR); not in these results.")
+    return out
 
 # %% ../nbs/12_report.ipynb #5117bc92
 def results_explorer(df: pd.DataFrame,          # `load_studies` output (or any results table with a `study` column)
@@ -500,28 +719,40 @@ def results_explorer(df: pd.DataFrame,          # `load_studies` output (or any 
     metric = dd("metric", metrics, "precision@0.5" if "precision@0.5" in metrics else None)
     view = widgets.ToggleButtons(options=list(VIEWS), description="view")
     error = widgets.ToggleButtons(options=list(ERRORS), description="error bars")
-    out = widgets.Output()
+    out, said = widgets.Output(), widgets.HTML()
     ui = widgets.VBox([widgets.HBox([widgets.VBox([study, f["space"], f["task"]]), widgets.VBox([f["predictor"], f["n_train"], family])]),
-                       metric, view, error, out], layout=widgets.Layout(max_width=f"{width + 20}px"))
+                       metric, view, error, out, said], layout=widgets.Layout(max_width=f"{width + 20}px"))
     ui.state, ui.controls = {}, {"study": study, **f, "family": family, "metric": metric, "view": view, "error bars": error}
-    busy = [False]
+    several = sorted(s for s, g in df.groupby("study") if default_view(g) == "vs training size")
+    busy, shown = [False], {"study": None}
 
-    def options(_=None):
-        busy[0] = True
+    def options():
         part = df[df["study"] == study.value]
         for k, w in f.items():
             vals = ["all", *sorted(part[k].dropna().unique().tolist())]
             w.options, w.value = vals, w.value if w.value in vals else "all"
             if w.value != "all": part = part[part[k] == w.value]
-        busy[0] = False
 
     def redraw(_=None):
         if busy[0]: return
-        options()
+        busy[0] = True
+        try:
+            options()
+            if shown["study"] != study.value:          # a new study opens in the view that suits it (fig3: vs training size)
+                shown["study"] = study.value; view.value = default_view(df[df["study"] == study.value])
+        finally: busy[0] = False
         part = filter_results(df, study=study.value, **{k: w.value for k, w in f.items()}, family=family.value)
-        try: fig, msg = explore_figure(part, view.value, metric.value, error.value, width), None
-        except InvalidParameterError as e: fig, msg = None, str(e)
-        ui.state.update(rows=len(part), figure=fig, message=msg)
+        try:
+            fig, msg = explore_figure(part, view.value, metric.value, error.value, width), None
+            notes = paper_notes(view_rows(part, view.value)[0], view.value, metric.value)
+        except InvalidParameterError as e:
+            fig, msg, notes = None, str(e), []
+            if view.value == "vs training size" and "one training size" in msg:
+                msg += ": set n_train to all" if f["n_train"].value != "all" else \
+                    (f"; pick a study that has several ({', '.join(several)})" if several else "; no study here has several")
+        ui.state.update(rows=len(part), figure=fig, message=msg, notes=notes)
+        said.value = ("<ul style='margin:0.3em 0;padding-left:1.2em;font-size:12px;line-height:1.35'>" +
+                      "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>") if notes else ""
         with out:
             out.clear_output(wait=True)
             display(fig if fig is not None else widgets.HTML(f"<p style='color:#b00'>{html.escape(msg)}</p>"))

@@ -83,11 +83,19 @@ def _notebook(path, sources):
     return path
 
 
+def test_every_explorer_is_a_target():
+    "Each `*_explorer` of the library is opened and driven by a target of browser_check (no browser needed to check that)"
+    import re
+    defined = {m for f in (REPO / "nasloss_nb").rglob("*.py") for m in re.findall(r"^def (\w+_explorer)\(", f.read_text(), re.M)}
+    targeted = {name for t in bc.TARGETS for name in defined if t.cell and t.cell.startswith(name + "(") and t.changes}
+    assert defined and defined == targeted, f"explorers without a browser_check target: {sorted(defined - targeted)}"
+
+
 def test_explorers_in_jupyterlab(tmp_path):
     "Every target runs without an error or a repr on show, its widget redraws its figure, screenshots are saved"
     _need_browser()
     out = Path(os.environ.get("NASLOSS_SCREENSHOTS") or tmp_path / "screenshots")
-    rc, log, rep = _run(["--out", out], tmp_path)
+    rc, log, rep = _run(["--out", out], tmp_path, timeout=600)
     assert rc == 0, f"browser_check failed (screenshot and console log in {out}):\n{log}"
     assert [r["notebook"] for r in rep["results"]] == [t.notebook for t in bc.TARGETS]
     for t, r in zip(bc.TARGETS, rep["results"]):
@@ -105,6 +113,15 @@ def redraw(c):
     fig.data[0].y = [3, 2, 1]; fig.layout.title = "letter " + c["new"]
 pick.observe(redraw, "value")
 W.VBox([pick, fig])"""
+
+UNREADABLE = [     # what a person cannot read in full, each a class of defect the check must name
+    "import pandas as pd\npd.DataFrame({'claim': ['weighted losses lead precision@0.5 on every space ' * 2]})",  # cut at 50
+    "from plotly.subplots import make_subplots\n"                       # subplot titles wider than their columns
+    "make_subplots(cols=3, subplot_titles=['transnas-macro/class_scene n=10'] * 3).update_layout(width=420)",
+    "go.Figure(go.Scatter(y=[1, 2])).update_layout(xaxis_title='s.d. of the mean over )')",   # the start of a label lost
+    "import ipywidgets as W\nW.Text(description='weighted_kwargs of the loss', layout=W.Layout(width='300px'),"
+    " placeholder='JSON, e.g. {\"lower_bound\": 0.05, \"weighting\": \"exp_gt\"}')",   # a label and a hint cut by their box
+]
 
 NO_REDRAW = """import ipywidgets as W, plotly.graph_objects as go
 from IPython.display import display
@@ -126,6 +143,7 @@ def test_catches_what_a_user_would_see_wrong_and_stops_everything(tmp_path):
         "from IPython.display import display\n"                                        # a widget view whose model
         "display({'application/vnd.jupyter.widget-view+json': {'model_id': 'gone', "   # the front end cannot find
         "'version_major': 2, 'version_minor': 0}, 'text/plain': 'VBox()'}, raw=True)",
+        *UNREADABLE,                                                                   # text cut or drawn over
         "raise ValueError('boom')",
     ])
     good = _notebook(tmp_path / "figure_widget.ipynb", [FIGURE_WIDGET])
@@ -138,7 +156,9 @@ def test_catches_what_a_user_would_see_wrong_and_stops_everything(tmp_path):
     fails = {l.split("FAIL: ", 1)[1].split(": ", 1)[0]: l for l in log.splitlines() if "] FAIL: " in l}
     assert set(fails) == {str(bad), str(stuck)}, log
     for cell, what in ((1, "a plotly figure's repr"), (2, "a plotly figure's repr"), (4, "a widget did not render"),
-                       (5, "raised ValueError: boom")):
+                       (5, 'a table cell cut with "..."'), (6, "overlapping titles in a figure"),
+                       (7, 'a label ending in ")" with no "("'), (8, "a widget label cut by its box"),
+                       (8, "a hint cut by its input box"), (9, "raised ValueError: boom")):
         assert f"cell {cell}" in fails[str(bad)] and what in fails[str(bad)], f"cell {cell}: {what!r} not reported:\n{log}"
     assert "cell 0" not in fails[str(bad)] and "cell 3" not in fails[str(bad)], fails[str(bad)]
     assert "'pick' from 'a' to 'b' did not redraw a figure" in fails[str(stuck)], log

@@ -8,9 +8,14 @@ With no notebook, every notebook of TARGETS below is checked. For each notebook 
   2. fails if a cell shows an error (traceback, an error on stderr), a figure's or widget's repr as text
      (`Figure({...`, a list of dicts) instead of the figure, or a widget that did not render
      ("Error displaying widget", "Loading widget..." that never ends), or a plotly figure that did not draw;
+     and if text a person reads is not readable in full (JS_TEXT_DEFECTS): a table cell cut with "...", titles
+     of a figure drawn over each other or cut at its edge, a label ending in ")" with no "(", a widget label or
+     input hint cut by its box (checked again after every widget change);
   3. for a notebook in TARGETS: in the cell that shows its explorer, sets each widget (found by its ipywidgets
      `description` label) to a new value, and fails unless a plotly figure of that cell is redrawn (compared
-     by the data and layout the browser holds), with the expected title when one is given;
+     by the data and layout the browser holds), with the expected title when one is given (a button's change can
+     also wait for a text its cell shows when the work it started is done: `Change.done`); a target with `upto`
+     runs only the cells up to its explorer (its "Explore" section), not the tests below it;
   4. saves screenshots: NAME.png (JupyterLab with the explorer's cell in view) and NAME-cell.png (that cell),
      and on failure NAME-failure.png, NAME-console.log (browser console) and jupyterlab.log.
 
@@ -50,6 +55,8 @@ class Change:
     figure: str | None = None  # text the changed figure's title or subplot titles must hold afterwards
                                # (None: any plotly figure of the widget's cell must change)
     redraws: bool = True       # False: only set it (e.g. before pressing a button); its shown value is checked
+    done: str | None = None    # text the widget's cell shows once the work it started has ended (ipykernel 7 may say
+                               # "idle" while a widget's callback still runs, e.g. a trial that a button trains)
 
 
 @dataclass(frozen=True)
@@ -59,18 +66,34 @@ class Target:
                                         # (None: the first cell showing the first widget)
     changes: tuple[Change, ...] = ()    # done in order; each must redraw a figure of that cell
     source: str | None = None           # a notebook from outside nbs/: copied into the workspace as `notebook`
+    upto: bool = False                  # run only the cells up to and including `cell` (its "Explore" section),
+                                        # not its tests below: for a notebook whose tests train for a minute
 
 
-# notebook, the cell showing the explorer, then (widget by description label, new value, figure that must change)
+# notebook, the cell showing the explorer (its "Explore" cell), then (widget by description label, new value, figure that must change)
 TARGETS = [
     Target("nbs/04_losses.ipynb", cell="loss_explorer(loss=", changes=(   # shown as PW (A) vs WARP (B)
         Change("n_train", 20, figure="pw: loss"),          # PW's context: back in its warm-up phase
         Change("switch_at", 10, figure="pw: loss"),        # a PW hyperparameter: now past the switch again
         Change("loss B", "listmle", figure="listmle: loss"),  # another loss beside it
     )),
-    Target("nbs/12_report.ipynb", cell="results_explorer(studies)", changes=(
+    Target("nbs/06_metrics.ipynb", cell="metric_explorer()", changes=(
+        Change("damage", "noise"),                          # its mark moves to the noise row
+        Change("amount", 8),
+    )),
+    Target("nbs/09_study.ipynb", cell='trial_explorer("nbgraph"', upto=True, changes=(   # its tests train ~40 s: nbdev_test's
+        Change("space", "toy", redraws=False),              # 27 cells: the check is the history, not the training
+        Change("portion %", 50, redraws=False), Change("epochs", 15, redraws=False),
+        Change("train", "press", figure="training loss", done="run 1 finished"),   # loss and held-out tau per epoch, a table row
+        Change("loss", "warp", redraws=False),
+        Change("train", "press", figure="training loss", done="run 2 finished"),   # run 2 joins run 1 on the same axes
+    )),
+    Target("nbs/12_report.ipynb", cell="results_explorer(load_studies(", changes=(
         Change("metric", "kendall_tau", figure="kendall_tau"),
         Change("view", "P@T and N@K"),
+        Change("study", "fig3", figure="against the training size"),   # a study of sizes opens in the sizes view
+        Change("view", "bars", figure="kendall_tau"),                  # 20 settings: one size per space, said so
+        Change("study", "table1", figure="MLP (AP)"),                  # which column is which predictor
     )),
 ]
 
@@ -362,6 +385,19 @@ JS_RUN_ALL = """() => {
      r => { window.__bc_run = {ok: r !== false}; }, e => { window.__bc_run = {error: String(e)}; });
 }"""
 
+JS_RUN_UPTO = """(text) => {
+  const app = window.jupyterapp, w = app.shell.currentWidget;
+  const i = w.content.widgets.findIndex(c => c.model.type === 'code' && c.model.sharedModel.getSource().includes(text));
+  if (i < 0) return -1;
+  window.__bc_run = null; window.__bc_kstates = [];
+  w.sessionContext.statusChanged.connect((_, st) => window.__bc_kstates.push(st));
+  const last = i + 1 >= w.content.widgets.length;
+  if (!last) w.content.activeCellIndex = i + 1;       // 'run all above' runs every cell before the active one
+  Promise.resolve(app.commands.execute(last ? 'notebook:run-all-cells' : 'notebook:run-all-above')).then(
+     r => { window.__bc_run = {ok: r !== false}; }, e => { window.__bc_run = {error: String(e)}; });
+  return i;
+}"""
+
 JS_STATE = """() => {
   const w = window.jupyterapp.shell.currentWidget, s = w.sessionContext;
   const cells = w.content.widgets.map((c, i) => {
@@ -398,6 +434,17 @@ JS_DOM = """(stuck) => {
       .filter(o => o.matches('.jupyter-widgets') || o.querySelector(':scope > .jupyter-widgets')).length);
   return {outputs: out, plots, widgets};
 }"""
+
+# a fingerprint of what the outputs show (text, figures and their data sizes): equal twice = the front end has caught up
+JS_SHOWN = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const outs = Array.from(w.content.node.querySelectorAll('.jp-OutputArea-output'));
+  const plots = Array.from(w.content.node.querySelectorAll('.js-plotly-plot'))
+    .map(p => (p.data || []).map(d => (d.x || []).length + ':' + (d.y || []).length).join(','));
+  return outs.length + '|' + outs.reduce((n, o) => n + (o.innerText || '').length, 0) + '|' + plots.join(';');
+}"""
+
+JS_CELL_TEXT = """(i) => (document.querySelectorAll('.jp-Notebook .jp-Cell')[i] || {}).innerText || ''"""
 
 JS_FIND_CELL = """(text) => {
   const w = window.jupyterapp.shell.currentWidget;
@@ -446,6 +493,61 @@ JS_FIGURES = """(cellIndex) => {
     .map(p => ({titles: titles(p), traces: (p.data || []).length, drawn: !!(p._fullLayout && p.querySelector('.main-svg')),
                 sig: JSON.stringify({data: p.data || [], layout: p.layout || {}}, skip)}));
 }"""
+
+
+# what a script can see of text a person cannot read: cut with "...", drawn over other text, cut at a figure's edge,
+# a label that ends in ")" with no "(" (its start or middle was cut off), a widget label or hint cut by its box
+JS_TEXT_DEFECTS = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const cells = Array.from(w.content.node.querySelectorAll('.jp-Cell'));
+  const cellOf = e => cells.indexOf(e.closest('.jp-Cell'));
+  const txt = e => (e.textContent || '').replace(/\\s+/g, ' ').trim();
+  const out = [];
+  w.content.node.querySelectorAll('.jp-OutputArea td, .jp-OutputArea th').forEach(td => {
+    const t = txt(td);
+    if (t.length > 3 && /(\\.\\.\\.|\u2026)$/.test(t)) out.push({cell: cellOf(td), kind: 'a table cell cut with "..."', text: t.slice(-70)});
+  });
+  w.content.node.querySelectorAll('.js-plotly-plot').forEach(p => {
+    const svg = p.querySelector('.main-svg'); if (!svg) return;
+    const box = svg.getBoundingClientRect(), i = cellOf(p);
+    const items = Array.from(p.querySelectorAll('text.annotation-text, text.gtitle, text.gtitle-subtitle, text[class$="title"]'))
+      .map(e => ({e, t: txt(e), r: e.getBoundingClientRect()})).filter(a => a.t && a.r.width > 0 && a.r.height > 0);
+    const seen = new Set();
+    items.forEach(a => {
+      if (seen.has(a.e)) return; seen.add(a.e);
+      if (a.r.left < box.left - 1 || a.r.right > box.right + 1 || a.r.top < box.top - 1 || a.r.bottom > box.bottom + 1)
+        out.push({cell: i, kind: 'text cut at the edge of a figure', text: a.t});
+      if (/\\)$/.test(a.t) && !a.t.includes('(')) out.push({cell: i, kind: 'a label ending in ")" with no "(" (cut?)', text: a.t});
+    });
+    const uniq = items.filter((a, k) => items.findIndex(b => b.e === a.e) === k);
+    for (let x = 0; x < uniq.length; x++) for (let y = x + 1; y < uniq.length; y++) {
+      const a = uniq[x].r, b = uniq[y].r;
+      const ox = Math.min(a.right, b.right) - Math.max(a.left, b.left), oy = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+      if (ox > 2 && oy > 2) out.push({cell: i, kind: 'overlapping titles in a figure', text: uniq[x].t + ' | ' + uniq[y].t});
+    }
+  });
+  const ctx = document.createElement('canvas').getContext('2d');
+  w.content.node.querySelectorAll('.jp-OutputArea .widget-label, .jp-OutputArea .widget-label-basic').forEach(l => {
+    if (l.offsetParent !== null && l.scrollWidth > l.clientWidth + 1) out.push({cell: cellOf(l), kind: 'a widget label cut by its box', text: txt(l)});
+  });
+  w.content.node.querySelectorAll('.jp-OutputArea input[placeholder], .jp-OutputArea textarea[placeholder]').forEach(e => {
+    if (e.offsetParent === null || e.value || !e.placeholder) return;
+    const s = getComputedStyle(e); ctx.font = s.font || (s.fontSize + ' ' + s.fontFamily);
+    const room = e.clientWidth - parseFloat(s.paddingLeft || 0) - parseFloat(s.paddingRight || 0);
+    if (ctx.measureText(e.placeholder).width > room + 1) out.push({cell: cellOf(e), kind: 'a hint cut by its input box', text: e.placeholder});
+  });
+  return out;
+}"""
+
+
+def text_defects(page) -> list[str]:
+    "Text a person cannot read in full, as the browser lays it out (see JS_TEXT_DEFECTS), one message per case"
+    out = []
+    for d in page.evaluate(JS_TEXT_DEFECTS):
+        msg = f"cell {d['cell']}: {d['kind']}: {_first(d['text'], 140)!r}"
+        if msg not in out:
+            out.append(msg)
+    return out
 
 
 # ---------------------------------------------------------------- checks of one notebook
@@ -521,10 +623,13 @@ def wait_settled(page, timeout: float, what: str, name: str) -> tuple[dict, dict
         if undrawn:
             pending.append(f"cell {undrawn[0]['cell']}: plotly figure not drawn yet")
         if not pending:
-            time.sleep(0.5)   # one more look: a redraw may be starting
+            shown = page.evaluate(JS_SHOWN)
+            time.sleep(0.5)   # one more look: a redraw may be starting, or the front end still drawing queued outputs
             state2 = page.evaluate(JS_STATE)
-            if state2["kernel"] == "idle" and not any(c["state"] == "running" for c in state2["cells"]):
+            if state2["kernel"] == "idle" and not any(c["state"] == "running" for c in state2["cells"]) \
+                    and page.evaluate(JS_SHOWN) == shown:
                 return page.evaluate(JS_STATE), page.evaluate(JS_DOM, list(STUCK_WIDGET_TEXT))
+            pending.append("the outputs are still changing")
         last = "; ".join(pending) or last
         if time.monotonic() > end:
             raise CheckFailed(f"{name}: {what}: still not settled after {timeout:.0f} s: {last}")
@@ -583,9 +688,15 @@ def check_notebook(page, lab: Lab, target: Target, out: Path, timeout: float, lo
         raise CheckFailed(f"{name}: JupyterLab did not open it with an idle kernel within 180 s (last: {status})")
     lab.remember_children()
     t_open = time.monotonic() - t0
-    log(f"{name}: open with an idle kernel in {t_open:.1f} s; running all cells")
-
-    page.evaluate(JS_RUN_ALL)
+    upto = None
+    if target.upto and target.cell is not None:
+        upto = page.evaluate(JS_RUN_UPTO, target.cell)
+        if upto < 0:
+            raise CheckFailed(f"{name}: no code cell contains {target.cell!r} (the cell that should show the widgets)")
+        log(f"{name}: open with an idle kernel in {t_open:.1f} s; running the cells up to cell {upto} (its explorer)")
+    else:
+        log(f"{name}: open with an idle kernel in {t_open:.1f} s; running all cells")
+        page.evaluate(JS_RUN_ALL)
     end = time.monotonic() + timeout
     while True:
         st = page.evaluate(JS_STATE)
@@ -602,8 +713,8 @@ def check_notebook(page, lab: Lab, target: Target, out: Path, timeout: float, lo
     state, dom = wait_settled(page, 120, "after running all cells", name)
     lab.remember_children()
     t_run = time.monotonic() - t0 - t_open
-    code = [c for c in state["cells"] if c["type"] == "code"]
-    problems = output_problems(state, dom)
+    code = [c for c in state["cells"] if c["type"] == "code" and (upto is None or c["i"] <= upto)]
+    problems = output_problems(state, dom) + text_defects(page)
     not_run = [c for c in code if c["count"] is None and c["src"]]
     died = [k for k in ("dead", "autorestarting", "restarting") if k in state["kstates"]]
     if died:
@@ -651,7 +762,7 @@ def check_notebook(page, lab: Lab, target: Target, out: Path, timeout: float, lo
             result["changes"].append({"widget": ch.widget, "value": ch.value, "s": 0})
             continue
         before = page.evaluate(JS_FIGURES, found["cell"])
-        if not before:
+        if not before and found["kind"] != "button":      # a button may draw the cell's first figure (a trial's curves)
             raise CheckFailed(f"{name}: no plotly figure in cell {found['cell']} (the one showing {ch.widget!r}) "
                               "before changing it")
         old_sigs = {f["sig"] for f in before}
@@ -672,8 +783,13 @@ def check_notebook(page, lab: Lab, target: Target, out: Path, timeout: float, lo
                     f"redraw {what} in cell {found['cell']} within {redraw_timeout:.0f} s; its figures now: "
                     f"{[f['titles'][:2] for f in after]}")
             time.sleep(0.3)
+        while ch.done is not None and ch.done not in page.evaluate(JS_CELL_TEXT, found["cell"]):
+            if time.monotonic() > deadline:
+                raise CheckFailed(f"{name}: after {'pressing' if found['kind'] == 'button' else 'setting'} {ch.widget!r}, cell "
+                                  f"{found['cell']} did not show {ch.done!r} within {redraw_timeout:.0f} s")
+            time.sleep(0.3)
         state, dom = wait_settled(page, 60, f"after setting {ch.widget!r}", name)
-        problems = output_problems(state, dom)
+        problems = output_problems(state, dom) + text_defects(page)
         if problems:
             raise CheckFailed(f"{name}: after setting {ch.widget!r} to {ch.value!r}: " + "; ".join(problems))
         dt = time.monotonic() - t1
