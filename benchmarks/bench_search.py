@@ -8,7 +8,11 @@ Prints:
   table 2        an estimate of the whole NB201 Table 2 reproduction (3 datasets x predictor methods x 20 runs,
                  plus the baselines), from the 20-run figure, on 1 and 2 worker processes
 
-Usage: NASLOSS_DATA=../shared/data .venv/bin/python benchmarks/bench_search.py [--device cuda] [--runs 20]
+With --method auto (issue 21): one `auto` run (its default candidates, one stacked fit per iteration) and one
+single-loss run (HR at auto's common epochs/lr) in the same process, alone and --runs together, and the ratio
+of auto's time per run to the single loss's (target <= 2x).
+
+Usage: NASLOSS_DATA=../shared/data .venv/bin/python benchmarks/bench_search.py [--device cuda] [--runs 20] [--method auto]
 """
 import argparse, os, sys, time
 from pathlib import Path
@@ -32,9 +36,11 @@ def main():
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--budget", type=int, default=100)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--method", default="pw", choices=["pw", "auto"])
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     space = load_space("nb201", "cifar10")
+    if a.method == "auto": return bench_auto(space, a)
     kw = dict(loss_kwargs={"warmup": "hr", "weighted": "mape", "switch_at": 40}, device=a.device)
     run_searches(space, "pw", 20, [99], n_init=10, k=10, epochs=2, device=a.device)          # warm-up: caches, kernels
 
@@ -56,6 +62,27 @@ def main():
     best = many.groupby("seed")["best_test"].last()
     print(f"(sanity: mean best-found test accuracy {best.mean():.3f}, {int(np.isclose(best, space.test.max()).sum())} of "
           f"{a.runs} runs found the global best {space.test.max():.3f})")
+
+
+def bench_auto(space, a):
+    "auto (default candidates) against one single-loss run, same process, same settings"
+    from nasloss_nb.auto import AUTO_DEFAULTS, AUTO_OPTIM
+    run_searches(space, "auto", 20, [99], n_init=10, k=10, epochs=2, device=a.device)          # warm-up
+    out = {}
+    for m in ("hr", "auto"):
+        t0 = time.perf_counter(); run_searches(space, m, a.budget, [0], device=a.device, **AUTO_OPTIM); t1 = time.perf_counter() - t0
+        tn = np.nan
+        if a.runs > 1:
+            t0 = time.perf_counter(); run_searches(space, m, a.budget, range(a.runs), device=a.device, **AUTO_OPTIM)
+            tn = (time.perf_counter() - t0) / a.runs
+        out[m] = (t1, tn)
+    C = len(AUTO_DEFAULTS["candidates"])
+    print(f"device {a.device}, {torch.get_num_threads()} torch thread(s), NB201 cifar10, budget {a.budget}, GCN, "
+          f"epochs {AUTO_OPTIM['epochs']}, lr {AUTO_OPTIM['lr']}; auto = {C} candidates {list(AUTO_DEFAULTS['candidates'])}")
+    print(f"one run        hr {out['hr'][0]:6.1f} s, auto {out['auto'][0]:6.1f} s: auto = {out['auto'][0] / out['hr'][0]:.2f}x a single-loss run (target <= 2x)")
+    if a.runs > 1:
+        print(f"{a.runs} runs together  per run: hr {out['hr'][1]:5.1f} s, auto {out['auto'][1]:5.1f} s: "
+              f"auto = {out['auto'][1] / out['hr'][1]:.2f}x (target <= 2x)")
 
 
 if __name__ == "__main__":

@@ -18,13 +18,14 @@ from .study import auto_scaling, build_loss
 from .train import fit, fit_many, predict
 
 # %% auto #0
-__all__ = ['SEARCH_DEFAULTS', 'SEARCH_SOURCES', 'REA_DEFAULTS', 'REA_SOURCES', 'BASELINES', 'HISTORY_COLUMNS', 'SEARCH_SCHEMA',
-           'SEARCH_KEYS', 'SEARCH_SPACE_KEYS', 'METHOD_KEYS', 'ERROR_SPACES', 'PAPER_SEARCH', 'VAL_NOTES', 'n_classes',
-           'initial_sample', 'candidates', 'parents_of', 'replacement_rows', 'active_loss', 'check_search',
-           'SearchStoppedWarning', 'run_searches', 'run_search', 'load_search_config', 'search_settings', 'run_key',
-           'trains', 'run_setting_block', 'search_results', 'consolidate_search', 'whole_runs', 'write_runs',
-           'select_search', 'search_plan', 'run_search_sweep', 'final_results', 'search_table', 'search_curves',
-           'search_figure', 'search_findings', 'choose_switch', 'search_markdown', 'best_found', 'search_panel']
+__all__ = ['SEARCH_DEFAULTS', 'SEARCH_SOURCES', 'REA_DEFAULTS', 'REA_SOURCES', 'BASELINES', 'STRATEGIES', 'HISTORY_COLUMNS',
+           'SEARCH_SCHEMA', 'SEARCH_KEYS', 'SEARCH_SPACE_KEYS', 'METHOD_KEYS', 'ERROR_SPACES', 'PAPER_SEARCH',
+           'VAL_NOTES', 'n_classes', 'initial_sample', 'candidates', 'parents_of', 'replacement_rows', 'active_loss',
+           'check_search', 'SearchStoppedWarning', 'run_searches', 'run_search', 'load_search_config',
+           'search_settings', 'run_key', 'trains', 'run_setting_block', 'search_results', 'consolidate_search',
+           'whole_runs', 'write_runs', 'select_search', 'search_plan', 'run_search_sweep', 'final_results',
+           'search_table', 'search_curves', 'search_figure', 'search_findings', 'choose_switch', 'search_markdown',
+           'best_found', 'search_anytime', 'anytime_markdown', 'search_panel']
 
 # %% ../nbs/13_search.ipynb #af4c30d5
 SEARCH_DEFAULTS = dict(n_init=10, k=10, n_candidates=100, max_parents=50, mutation_attempts=100)
@@ -39,6 +40,7 @@ REA_DEFAULTS = dict(population=10, tournament=3)
 REA_SOURCES = {"population": "NAS-Bench-201 / NATS-Bench authors' REA scripts (--ea_population 10)",
                "tournament": "the same scripts (--ea_sample_size 3); drawn with replacement (Real et al. 2019)"}
 BASELINES = ("random", "rea")
+STRATEGIES = ("auto",)   # predictor-guided methods that are not one loss (`nasloss_nb.auto`)
 
 # %% ../nbs/13_search.ipynb #61cfa22c
 class _Table:
@@ -422,15 +424,25 @@ def run_searches(space: TabularSpace | str,   # a loaded space (any TabularSpace
     if isinstance(space, str): space = load_space(space, task)
     if not isinstance(method, str): raise InvalidParameterError(f"method must be a loss name, 'random' or 'rea'; got {method!r}")
     kind = method if method in BASELINES else "predictor"
-    if kind == "predictor": check_choice(method, sorted(LOSSES) + list(BASELINES), "search method (a loss, 'random' or 'rea')")
+    if kind == "predictor": check_choice(method, sorted(LOSSES) + list(BASELINES) + list(STRATEGIES), "search method (a loss, 'auto', 'random' or 'rea')")
     check_search(space, kind, budget, n_init=n_init, k=k, n_candidates=n_candidates, max_parents=max_parents,
                  mutation_attempts=mutation_attempts, population=population, tournament=tournament, predictor=predictor)
     seeds, device = _check_run_args(kind, method, seeds, loss_kwargs=loss_kwargs, predictor=predictor,
                                     predictor_kwargs=predictor_kwargs, epochs=epochs, lr=lr, batch_size=batch_size,
                                     weight_decay=weight_decay, batched=batched, device=device, callback=callback)
-    if kind == "predictor":
+    if method == "auto":
+        from nasloss_nb.auto import check_auto
+        check_auto(loss_kwargs, k)                            # unknown candidates, bad settings raise here
+    elif kind == "predictor":
         from nasloss_nb.losses import loss_fn
         loss_fn(method, **(loss_kwargs or {}))                 # unknown or ill-typed hyperparameters raise here
+    if method == "auto":                                     # the loss chooses itself: nasloss_nb.auto
+        from nasloss_nb.auto import AUTO_OPTIM, run_auto
+        opt = dict(epochs=AUTO_OPTIM["epochs"] if epochs is None else int(epochs), lr=AUTO_OPTIM["lr"] if lr is None else float(lr),
+                   batch_size=int(batch_size), weight_decay=float(weight_decay))
+        return run_auto(space, budget, seeds, loss_kwargs=loss_kwargs, callback=callback,
+                        cfg=dict(opt=opt, predictor=predictor, predictor_kwargs=predictor_kwargs, device=device, k=k, n_init=n_init,
+                                 n_candidates=n_candidates, max_parents=max_parents, mutation_attempts=mutation_attempts))
     tab = _Table(space)
     runs = [_Run(tab, s, n_init) for s in seeds]
     emit = (lambda: callback(_history(tab, runs, method, method if kind == "predictor" else ""))) if callback else (lambda: None)
@@ -510,6 +522,15 @@ SEARCH_SPACE_KEYS = ("space", "task", "options", "kwargs")
 METHOD_KEYS = ("method", "label", "kwargs")
 
 # %% ../nbs/13_search.ipynb #40a193d8
+def _check_method_kwargs(method: str, kw: dict) -> None:
+    "A predictor method's kwargs checked: auto's settings, else they must build its loss"
+    if method == "auto":
+        from nasloss_nb.auto import check_auto
+        check_auto(kw)
+    else:
+        from nasloss_nb.losses import loss_fn
+        loss_fn(method, **kw)
+
 def _methods(raw) -> list[dict]:
     "Method entries as {method, label, kwargs}, checked: a known method, a non-empty string label, kwargs that build its loss"
     from nasloss_nb.checks import check_dict, check_list
@@ -519,13 +540,13 @@ def _methods(raw) -> list[dict]:
         n, m = f"methods[{i}]", {"method": m} if isinstance(m, str) else m
         if not isinstance(m, dict): raise InvalidParameterError(f"{n}={m!r}: need a method name or a mapping {{method, label, kwargs}}")
         _unknown(m, METHOD_KEYS, f"methods entry {m}")
-        check_choice(m.get("method"), sorted(LOSSES) + list(BASELINES), "search method (a loss, 'random' or 'rea')")
+        check_choice(m.get("method"), sorted(LOSSES) + list(BASELINES) + list(STRATEGIES), "search method (a loss, 'auto', 'random' or 'rea')")
         m = {"label": m["method"], "kwargs": {}, **m}
         if not (isinstance(m["label"], str) and m["label"].strip()):       # it names the method in tables and run keys
             raise InvalidParameterError(f"{n}.label={m['label']!r}: need a non-empty string")
         check_dict(m["kwargs"], f"{n}.kwargs (of method {m['label']!r})", none=False)
         if m["method"] in BASELINES and m["kwargs"]: raise InvalidParameterError(f"{n}: baseline {m['method']!r} takes no kwargs")
-        if m["method"] not in BASELINES: loss_fn(m["method"], **m["kwargs"])
+        if m["method"] not in BASELINES: _check_method_kwargs(m["method"], m["kwargs"])
         out.append(m)
     labels = [m["label"] for m in out]
     if len(set(labels)) != len(labels): raise InvalidParameterError(f"method labels must be distinct, got {labels}")
@@ -547,7 +568,7 @@ def _space_entry(s, methods: dict) -> dict:
         m = methods[check_choice(lab, list(methods), f"method label in kwargs of spaces entry {s['space']}/{task}")]
         check_dict(over, f"kwargs.{lab}", none=False)
         if m["method"] in BASELINES: raise InvalidParameterError(f"kwargs.{lab}={over!r}: baseline {m['method']!r} takes no kwargs")
-        loss_fn(m["method"], **{**m["kwargs"], **over})                  # the merged kwargs this setting will run with
+        _check_method_kwargs(m["method"], {**m["kwargs"], **over})       # the merged kwargs this setting will run with
     return {"space": s["space"], "task": task, "options": options, "kwargs": kw}
 
 def _spaces(raw, methods: list[dict]) -> list[dict]:
@@ -1066,6 +1087,46 @@ def best_found(df: pd.DataFrame) -> pd.DataFrame:
                      "query": int(r["query"]), "val": r["val"], "test": r["test"],
                      "params_m": r["params_m"] if "params_m" in g else np.nan, "arch": r["arch"]})
     return pd.DataFrame(rows).sort_values(["space", "task", "label", "seed"], ignore_index=True)
+
+# %% ../nbs/13_search.ipynb #7ad36006
+def _anytime_runs(df: pd.DataFrame) -> pd.DataFrame:
+    "Per run: queries to reach the space/task's best reached value (NaN = never) and the best-so-far curve's area"
+    d = _runs(df).sort_values(["key", "query"])
+    d = d.assign(shown=[_shown(s, v) for s, v in zip(d["space"], d["best_test"])])
+    target = d.groupby(["space", "task"])["shown"].transform(lambda s: s.min() if s.name[0] in ERROR_SPACES else s.max())
+    hit = np.isclose(d["shown"], target, rtol=0, atol=1e-9)
+    g = d.assign(hit_q=np.where(hit, d["query"], np.nan)).groupby("key")
+    return g.agg(space=("space", "first"), task=("task", "first"), label=("label", "first"), seed=("seed", "first"),
+                 budget=("query", "max"), to_target=("hit_q", "min"), auc=("shown", "mean")).reset_index()
+
+def search_anytime(df: pd.DataFrame, reference: str = "pw") -> pd.DataFrame:
+    "Per space/task and method: runs reaching the best value, median queries to it, best-so-far area (mean, s.e., p vs `reference`)"
+    if df.empty: raise InvalidParameterError("no search runs to summarise")
+    r, rows = _anytime_runs(df), []
+    for (sp, task), g in sorted(r.groupby(["space", "task"]), key=lambda kv: _task_order(*kv[0])):
+        by = {lab: x.set_index("seed") for lab, x in g.groupby("label")}
+        ref = by.get(reference)
+        for lab in _method_order(by, reference):
+            x = by[lab]
+            q = x["to_target"].fillna(np.inf)
+            p, _ = _paired_p(ref["auc"], x["auc"]) if ref is not None and lab != reference else (np.nan, 0)
+            rows.append({"space": sp, "task": task, "method": lab, "runs": len(x), "reached": int(x["to_target"].notna().sum()),
+                         "median queries to target": float(q.median()), "budget": int(x["budget"].max()),
+                         "area mean": float(x["auc"].mean()), "area s.e.": float(x["auc"].sem()), f"area p vs {reference}": p})
+    return pd.DataFrame(rows)
+
+def anytime_markdown(df: pd.DataFrame, reference: str = "pw") -> str:
+    "`search_anytime` as markdown"
+    from nasloss_nb.report import markdown
+    t = search_anytime(df, reference)
+    pc = f"area p vs {reference}"
+    out = pd.DataFrame({"space": t["space"], "task": t["task"], "method": t["method"],
+                        "reached / runs": [f"{a} / {b}" for a, b in zip(t["reached"], t["runs"])],
+                        "median queries to target": [f"> {b}" if np.isinf(m) else f"{m:.0f}" for m, b in zip(t["median queries to target"], t["budget"])],
+                        "best-so-far area (mean ± s.e.)": [f"{m:.4f} ± {e:.4f}" for m, e in zip(t["area mean"], t["area s.e."])],
+                        pc: t[pc].map(lambda v: "" if pd.isna(v) else f"{v:.2g}")})
+    return ("Anytime: queries until a run's best-by-val test value reaches the best any run of the space/task reaches, "
+            "and the area under the best-so-far curve (mean over queries of the shown value)\n\n" + markdown(out))
 
 # %% ../nbs/13_search.ipynb #8607fc5a
 def search_panel(space: str = "toy",                    # initial space
