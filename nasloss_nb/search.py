@@ -20,12 +20,13 @@ from .train import fit, fit_many, predict
 # %% auto #0
 __all__ = ['SEARCH_DEFAULTS', 'SEARCH_SOURCES', 'REA_DEFAULTS', 'REA_SOURCES', 'BASELINES', 'STRATEGIES', 'HISTORY_COLUMNS',
            'SEARCH_SCHEMA', 'SEARCH_KEYS', 'SEARCH_SPACE_KEYS', 'METHOD_KEYS', 'ERROR_SPACES', 'PAPER_SEARCH',
-           'VAL_NOTES', 'n_classes', 'initial_sample', 'candidates', 'parents_of', 'replacement_rows', 'active_loss',
-           'check_search', 'SearchStoppedWarning', 'run_searches', 'run_search', 'load_search_config',
+           'VAL_NOTES', 'VALUES', 'n_classes', 'initial_sample', 'candidates', 'parents_of', 'replacement_rows',
+           'active_loss', 'check_search', 'SearchStoppedWarning', 'run_searches', 'run_search', 'load_search_config',
            'search_settings', 'run_key', 'trains', 'run_setting_block', 'search_results', 'consolidate_search',
            'whole_runs', 'write_runs', 'select_search', 'search_plan', 'run_search_sweep', 'final_results',
-           'search_table', 'search_curves', 'search_figure', 'search_findings', 'choose_switch', 'search_markdown',
-           'best_found', 'search_anytime', 'anytime_markdown', 'search_panel']
+           'search_table', 'search_regret', 'search_curves', 'regret_floor', 'search_figure', 'search_findings',
+           'choose_switch', 'search_markdown', 'best_found', 'search_anytime', 'anytime_markdown', 'auto_credits',
+           'auto_figure', 'search_panel']
 
 # %% ../nbs/13_search.ipynb #af4c30d5
 SEARCH_DEFAULTS = dict(n_init=10, k=10, n_candidates=100, max_parents=50, mutation_attempts=100)
@@ -959,37 +960,158 @@ def search_table(df: pd.DataFrame, reference: str = "pw", at: int | None = None)
             rows.append({"space": sp, "task": task, "method": "our table's global best", "runs": np.nan, "mean": gb})
     return pd.DataFrame(rows)
 
-# %% ../nbs/13_search.ipynb #1ae24a21
-def search_curves(df: pd.DataFrame) -> pd.DataFrame:
-    "Mean and s.e. over runs of the best-so-far test value (shown unit) after each query, per space/task/method"
-    d = _runs(df).assign(shown=[_shown(s, v) for s, v in zip(df["space"], df["best_test"])])
-    g = d.groupby(["space", "task", "label", "query"])["shown"]
-    return g.agg(["mean", "sem", "size"]).reset_index()
+# %% ../nbs/13_search.ipynb #f7c54af6
+VALUES = {"test": "best_test", "val": "best_val"}   # test of the best-by-val architecture so far; or the best val so far
 
-def search_figure(df: pd.DataFrame, title: str = "best-so-far test value against queries (paper Fig. 7)") -> go.Figure:
-    "Fig. 7: best-so-far test (error on NB201/NB101: lower is better) against queries, one panel per space/task"
-    import plotly.graph_objects as go
+def _reference(g: pd.DataFrame, value: str) -> tuple[float, str]:
+    "What regret is measured to (shown unit): the table's global best (test, known to every run), else the best any run here reached"
+    sp = g["space"].iloc[0]
+    gb = pd.to_numeric(g["global_best_test"], errors="coerce") if "global_best_test" in g else pd.Series([np.nan])
+    if value == "test" and np.isfinite(gb).all(): return _shown(sp, float(gb.max())), "global best"
+    s = g["shown"].dropna()
+    return (float(s.min()) if sp in ERROR_SPACES else float(s.max())) if len(s) else np.nan, "best reached"
+
+def search_regret(df: pd.DataFrame,     # search history (`run_searches`, `search_results`)
+                  value: str = "test",  # 'test': test of the best-by-val architecture so far; 'val': the best val so far
+                 ) -> pd.DataFrame:
+    "Each query of every run with its best-so-far value (shown unit), the space/task's reference, and the regret (>= 0)"
+    col = VALUES[check_choice(value, list(VALUES), "value")]
+    d = _runs(df)
+    d = d.assign(shown=[_shown(s, v) for s, v in zip(d["space"], pd.to_numeric(d[col], errors="coerce"))])
+    parts = []
+    for _, g in d.groupby(["space", "task"], sort=False):
+        ref, kind = _reference(g, value)
+        r = g["shown"] - ref if g["space"].iloc[0] in ERROR_SPACES else ref - g["shown"]
+        r = r.where(r > 1e-9 * max(1.0, abs(ref)), 0.0).where(g["shown"].notna())   # float noise is 0; no value, no regret
+        parts.append(g.assign(reference=ref, reference_kind=kind, regret=r))
+    return pd.concat(parts) if parts else d.assign(reference=np.nan, reference_kind="", regret=np.nan)
+
+# %% ../nbs/13_search.ipynb #703dc483
+def search_curves(df: pd.DataFrame,     # search history
+                  value: str = "test",  # see `search_regret`
+                 ) -> pd.DataFrame:
+    "Per space/task, method and query: the best-so-far value over runs (mean, s.e., median, quartiles) and its regret's quartiles"
+    r = search_regret(df, value)
+    g = r.groupby(["space", "task", "label", "query"], sort=False)
+    out = g["shown"].agg(["mean", "sem", "size", "median"])
+    q = g["shown"].quantile([0.25, 0.75]).unstack(); out["q25"], out["q75"] = q[0.25], q[0.75]
+    rq = g["regret"].quantile([0.25, 0.5, 0.75]).unstack()
+    out["regret_q25"], out["regret_median"], out["regret_q75"] = rq[0.25], rq[0.5], rq[0.75]
+    out[["reference", "reference_kind"]] = g[["reference", "reference_kind"]].first()
+    return out.reset_index()
+
+def regret_floor(regret) -> float:
+    "Where a regret of 0 is drawn on a log axis: the power of ten below the smallest positive regret (1 if there is none)"
+    r = np.asarray(regret, float); r = r[np.isfinite(r) & (r > 0)]
+    return float(10 ** np.floor(np.log10(r.min()) - 1e-9)) if len(r) else 1.0
+
+# %% ../nbs/13_search.ipynb #46dd1ebd
+_BASE_COLORS = {"random": "#7f7f7f", "rea": "#8c564b", "auto": "#e377c2"}
+_MORE = ("#bcbd22", "#393b79", "#637939", "#843c39", "#7b4173", "#17becf", "#e7ba52", "#3182bd")
+_WHAT = {"test": "the test value of the best-by-val architecture so far (the tables' value; it can worsen)",
+         "val": "the best val so far (what the search maximises; it never worsens)"}
+
+def _method_style(labels: list[str]) -> dict:
+    "label -> (colour, dash, width): a loss's own colour (`LOSS_COLORS`), baselines dotted, auto pink; other labels a palette's"
+    from nasloss_nb.losses import LOSS_COLORS
+    out, k = {}, 0
+    for lab in labels:
+        col = LOSS_COLORS.get(lab) or _BASE_COLORS.get(lab)
+        if col is None: col, k = _MORE[k % len(_MORE)], k + 1
+        out[lab] = (col, "dot" if lab in BASELINES else "solid" if lab.startswith("pw") or lab == "auto" else "dash",
+                    3 if lab in ("pw", "auto") else 2)
+    return out
+
+def _rgba(color: str, a: float) -> str:
+    "'#rrggbb' with opacity `a`, for a band"
+    h = color.lstrip("#"); return f"rgba({int(h[:2], 16)},{int(h[2:4], 16)},{int(h[4:], 16)},{a})"
+
+def _n_init(df: pd.DataFrame) -> int:
+    "Queries of the initial random sample (iteration 0) that every run has"
+    d = _runs(df)
+    return int(d[d["iteration"] == 0].groupby("key").size().min()) if (d["iteration"] == 0).any() else 0
+
+def _grid(n: int, cols: int) -> tuple[int, int]:
+    "Rows and columns for `n` panels, at most `cols` a row, as even as the rows allow (4 panels: 2 x 2, not 3 + 1)"
+    rows = -(-n // max(1, cols)); return rows, -(-n // rows)
+
+# %% ../nbs/13_search.ipynb #e228e2d6
+def _panel_traces(fig, p: pd.DataFrame, labels: list[str], style: dict, fl: float, n0: int, unit: str, seen: set,
+                  row: int, col: int) -> float:
+    "One space/task's band (25-75% of runs) and median line per method; returns the top of its y range"
+    top = fl * 10
+    for lab in labels:
+        g = p[p["label"] == lab].sort_values("query")
+        if g.empty: continue
+        colr, dash, w = style[lab]
+        lo, hi, med = (np.maximum(g[k].to_numpy(float), fl) for k in ("regret_q25", "regret_q75", "regret_median"))
+        after = g["query"].to_numpy() >= n0                     # the y axis starts where the initial sample ends
+        top = max(top, np.nanmax(hi[after]) if after.any() else np.nanmax(hi))
+        kw = dict(x=g["query"], mode="lines", legendgroup=lab, row=row, col=col)
+        fig.add_scatter(y=lo, line=dict(width=0, color=colr), showlegend=False, hoverinfo="skip", name=f"{lab} 25%", **kw)
+        fig.add_scatter(y=hi, line=dict(width=0, color=colr), fill="tonexty", fillcolor=_rgba(colr, 0.1), showlegend=False,
+                        hoverinfo="skip", name=f"{lab} 25-75%", **kw)
+        fig.add_scatter(y=med, name=lab, showlegend=lab not in seen, line=dict(color=colr, dash=dash, width=w),
+                        customdata=np.c_[g["regret_median"], g["median"], g["size"]],
+                        hovertemplate=f"{lab}, query %{{x}}<br>regret %{{customdata[0]:.4g}}; {unit} %{{customdata[1]:.4g}}"
+                                      f"<br>median of %{{customdata[2]}} runs<extra></extra>", **kw)
+        seen.add(lab)
+    return top
+
+def search_figure(df: pd.DataFrame,            # search history (`run_searches`, `search_results`): any spaces, methods
+                  title: str | None = None,    # None: says what is drawn
+                  *, value: str = "test",      # 'test' (the tables') or 'val' (what the search maximises): `search_regret`
+                  floor: float | None = None,  # where regret 0 is drawn (None: per panel, `regret_floor`)
+                  cols: int = 3,               # panels per row at most
+                  width: int | None = None,    # pixels; None = the page's width
+                 ) -> go.Figure:
+    "Fig. 7 as regret on a log axis: per method the median over runs and the band of the middle half, one panel per space/task"
     from plotly.subplots import make_subplots
-    from nasloss_nb.report import _color, _label_order
-    c = search_curves(df)
-    panels = c[["space", "task"]].drop_duplicates().to_dict("records")
-    names = [f"{p['space']}/{p['task']}: " + ("test error %, lower is better" if p["space"] in ERROR_SPACES
-                                             else "test, higher is better") for p in panels]
-    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=names, horizontal_spacing=0.06)
-    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-               "#17becf", "#393b79", "#637939"]
-    labels = _label_order(c["label"].unique())
-    for j, p in enumerate(panels, 1):
-        for i, lab in enumerate(labels):
-            g = c[(c.space == p["space"]) & (c.task == p["task"]) & (c.label == lab)]
-            if g.empty: continue
-            col = palette[i % len(palette)]
-            fig.add_scatter(x=g["query"], y=g["mean"], mode="lines", name=lab, legendgroup=lab, line_color=col,
-                            line_dash="solid" if lab.startswith("pw") else "dot" if lab in BASELINES else "dash",
-                            showlegend=j == 1, row=1, col=j,
-                            error_y=dict(type="data", array=g["sem"].fillna(0), thickness=0.5, width=0))
-    fig.update_xaxes(title_text="queried architectures")
-    return fig.update_layout(title=title, height=420, width=None, autosize=True, legend_title_text="method")
+    from nasloss_nb.report import _chars, _title, wrap_label
+    if df.empty: raise InvalidParameterError("no search runs to draw")
+    if floor is not None and not (isinstance(floor, (int, float)) and floor > 0):
+        raise InvalidParameterError(f"floor={floor!r}: need a positive number (a log axis has no 0)")
+    c = search_curves(df, value)
+    panels = sorted({(s, t) for s, t in zip(c["space"], c["task"])}, key=lambda p: _task_order(*p))
+    nrow, ncol = _grid(len(panels), cols)
+    labels = _method_order(list(c["label"].unique()), "pw"); style = _method_style(labels)
+    heads, info = [], {}
+    for sp, task in panels:
+        p = c[(c["space"] == sp) & (c["task"] == task)]
+        fl = floor or regret_floor(p[["regret_q25", "regret_median", "regret_q75"]].to_numpy())
+        unit, ref, kind = (f"{value} error %" if sp in ERROR_SPACES else f"{value} value"), float(p["reference"].iloc[0]), p["reference_kind"].iloc[0]
+        info[(sp, task)] = (p, fl, unit, ref, kind)
+        heads.append("<br>".join(wrap_label(t, _chars(width, ncol) * 6 // 5) for t in
+                                 (f"{sp}/{task}", f"{unit}: {kind} {ref:.4g}", f"regret 0 drawn at {fl:.2g}")))
+    lines = max(h.count("<br>") + 1 for h in heads)
+    gap = 17 * lines + 70                                                  # px between rows: titles, ticks, axis title
+    cell = max(300, (29 * (len(labels) + 2) - (nrow - 1) * gap) // nrow)   # px per panel, and room for the legend
+    fig = make_subplots(rows=nrow, cols=ncol, subplot_titles=heads, horizontal_spacing=0.22 / ncol + 0.02,
+                        vertical_spacing=gap / (nrow * cell + (nrow - 1) * gap) if nrow > 1 else 0.1)
+    seen = set()
+    for j, (sp, task) in enumerate(panels):
+        (row, col), (p, fl, unit, ref, kind) = divmod(j, ncol), info[(sp, task)]
+        row, col = row + 1, col + 1
+        n0 = _n_init(df[(df["space"] == sp) & (df["task"] == task)])
+        top = _panel_traces(fig, p, labels, style, fl, n0, unit, seen, row, col)
+        fig.add_scatter(x=[1, p["query"].max()], y=[fl, fl], mode="lines", line=dict(color="black", dash="dot", width=1),
+                        name="regret 0 (reference reached)", legendgroup="reference", showlegend=j == 0,
+                        hovertemplate=f"{kind} {ref:.4g}: regret 0, drawn at {fl:.2g}<extra></extra>", row=row, col=col)
+        if n0 > 1: fig.add_vrect(x0=1, x1=n0, fillcolor="#bdbdbd", opacity=0.35, line_width=0, layer="below", row=row, col=col)
+        span = [np.log10(fl) - 0.15, np.log10(top) + 0.1]
+        fig.update_yaxes(type="log", dtick=1 if span[1] - span[0] >= 2 else "D2", range=span, row=row, col=col,   # decades, or 1-2-5
+                         title_text=f"regret to the {kind} (log)")
+        fig.update_xaxes(title_text="queried architectures", row=row, col=col)
+    notes = wrap_label(f"Regret (lower is better): how far {_WHAT[value]} is from the reference (the table's global best; with "
+                       "no table, the best any run here reached). Line: median over runs; band: 25-75% of runs. Log axis: "
+                       "regret 0 is drawn at the floor (dotted line). Grey: the initial random sample every method shares; "
+                       "the axis starts where it ends.",
+                       max(60, int(((width or 1000) - 40) / 6.4))).split("<br>")
+    top_px = 12 + 24 + 16 * len(notes) + 17 * lines + 16
+    fig.update_annotations(font_size=13)
+    return fig.update_layout(title=_title(title or f"Fig. 7: regret of the best-so-far {value} value against queries (lower is better)", notes),
+                             height=top_px + nrow * cell + (nrow - 1) * gap + 60, width=width, autosize=width is None,
+                             margin=dict(t=top_px, l=70, r=20, b=60), legend_title_text="method", template="plotly_white")
 
 # %% ../nbs/13_search.ipynb #a9b1e730
 def _better(space: str, a: float, b: float) -> bool:
@@ -1128,49 +1250,115 @@ def anytime_markdown(df: pd.DataFrame, reference: str = "pw") -> str:
     return ("Anytime: queries until a run's best-by-val test value reaches the best any run of the space/task reaches, "
             "and the area under the best-so-far curve (mean over queries of the shown value)\n\n" + markdown(out))
 
-# %% ../nbs/13_search.ipynb #8607fc5a
+# %% ../nbs/13_search.ipynb #a1649b72
+def auto_credits(df: pd.DataFrame) -> pd.DataFrame:
+    "Per auto run and iteration: its last query, the loss it used, each candidate's batch credit and mean credit so far"
+    d = _runs(df)
+    d = d[(d["method"] == "auto") & (d["iteration"] > 0)] if "method" in d else d.iloc[:0]
+    cols = [c for c in d.columns if c.startswith("credit_")]
+    if d.empty or "auto_loss" not in d or not cols:
+        raise InvalidParameterError("no auto iterations in these runs: run method 'auto' (its history has auto_loss and credit_<loss>)")
+    cands = [c[len("credit_"):] for c in cols]
+    it = (d.sort_values("query").groupby(["space", "task", "label", "key", "iteration"], sort=False)
+           .agg(query=("query", "max"), used=("auto_loss", "first"), **{c: (f"credit_{c}", "first") for c in cands}).reset_index())
+    mean = it.groupby("key", sort=False)[cands].expanding().mean().reset_index(level=0, drop=True)
+    return it.join(mean.add_prefix("mean_"))
+
+def auto_figure(df: pd.DataFrame, title: str = "auto: each candidate's credit and the loss it uses",
+                width: int | None = 460) -> go.Figure:
+    "Top: each candidate's mean credit so far (median over runs; the rule follows the highest); bottom: the loss used per iteration"
+    from plotly.subplots import make_subplots
+    from nasloss_nb.losses import LOSS_COLORS
+    from nasloss_nb.report import _title
+    a = auto_credits(df)
+    cands, runs = [c[5:] for c in a.columns if c.startswith("mean_")], a["key"].nunique()
+    x = a.groupby("iteration")["query"].max()
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.62, 0.38], vertical_spacing=0.12,
+                        subplot_titles=["mean credit so far (higher is better)", "loss in use (marker size: runs)"])
+    for c in cands:
+        col = LOSS_COLORS.get(c, "grey")
+        fig.add_scatter(x=x, y=a.groupby("iteration")[f"mean_{c}"].median(), mode="lines+markers", name=c, legendgroup=c,
+                        line=dict(color=col), hovertemplate=f"{c}: mean credit %{{y:.3f}} after query %{{x}}<extra></extra>", row=1, col=1)
+        n = a[a["used"] == c].groupby("iteration").size().reindex(x.index, fill_value=0); k = n > 0
+        if k.any(): fig.add_scatter(x=x[k], y=[c] * int(k.sum()), mode="markers", name=c, legendgroup=c, showlegend=False,
+                                    marker=dict(color=col, size=(6 + 10 * n[k] / runs).tolist(), symbol="square"), customdata=n[k],
+                                    hovertemplate=f"{c}: used by %{{customdata}} of {runs} runs, queries up to %{{x}}<extra></extra>", row=2, col=1)
+    ens = a[a["used"] == "ensemble"].groupby("iteration").size()        # temperature > 0: a weighted rank ensemble
+    if len(ens): fig.add_scatter(x=x[ens.index], y=["ensemble"] * len(ens), mode="markers", name="ensemble", showlegend=False,
+                                 marker=dict(color="black", size=8, symbol="diamond"), row=2, col=1)
+    cats = cands + (["ensemble"] if len(ens) else [])
+    fig.update_yaxes(title_text="credit", range=[-0.04, 1.04], row=1, col=1)           # credits lie in [0, 1]
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=cats, range=[-0.5, len(cats) - 0.5], row=2, col=1)
+    fig.update_xaxes(title_text="queried architectures", row=2, col=1)
+    fig.update_annotations(font_size=12)
+    notes = ["credit: the best true value among a loss's top picks of each batch,", f"0 (the batch's worst) to 1 (its best); median over {runs} run(s)"]
+    return fig.update_layout(title=_title(title, notes), height=460, width=width, autosize=width is None, template="plotly_white",
+                             margin=dict(t=100, l=60, r=10, b=50), legend_title_text="candidate")
+
+# %% ../nbs/13_search.ipynb #dfdfe408
 def search_panel(space: str = "toy",                    # initial space
-                 methods: Sequence[str] = ("pw", "hr", "mape", "random"),  # initially selected methods
+                 methods: Sequence[str] = ("auto", "pw", "hr", "random"),  # initially selected methods
                  budget: int = 20, runs: int = 2,       # initial budget and number of runs
                  root: str | None = None,               # data root (default: $NASLOSS_DATA)
+                 width: int = 640,                      # pixels of the regret figure (auto's, 460 px, sits beside it)
                  **search_kwargs):                      # passed to run_searches (e.g. epochs, n_init, k)
-    "An ipywidgets panel that runs searches and redraws the best-so-far curves after every iteration"
+    "ipywidgets: run searches; after every iteration redraw the regret curves and, for auto, its credits and loss in use"
+    import html
     import ipywidgets as W
     from IPython.display import display
     from nasloss_nb.spaces.base import space_module, space_names
     names = [n for n in space_names() if not getattr(space_module(n), "TRAINED", False)]   # tables only: instant queries
-    sp = W.Dropdown(options=names, value=space, description="space")
-    task = W.Dropdown(options=space_module(space).TASKS, description="task")
+    box = lambda w="240px": dict(style={"description_width": "90px"}, layout=W.Layout(width=w))
+    sp = W.Dropdown(options=names, value=space, description="space", **box())
+    task = W.Dropdown(options=space_module(space).TASKS, description="task", **box())
     sp.observe(lambda ch: setattr(task, "options", space_module(ch["new"]).TASKS), "value")
-    meth = W.SelectMultiple(options=sorted(LOSSES) + list(BASELINES), value=tuple(methods), description="methods", rows=6)
+    meth = W.SelectMultiple(options=["auto", *sorted(LOSSES), *BASELINES], value=tuple(methods), description="methods", rows=7, **box())
     parts = sorted(l for l in LOSSES if l not in ("pw", "pw_smooth"))
-    warm = W.Dropdown(options=parts, value="hr", description="PW warm-up", style={"description_width": "initial"})
-    heavy = W.Dropdown(options=parts, value="mape", description="PW weighted", style={"description_width": "initial"})
-    switch = W.BoundedIntText(value=search_kwargs.pop("switch_at", 40), min=1, max=10_000, description="switch at")
-    bud = W.BoundedIntText(value=budget, min=2, max=10_000, description="budget")
-    nrun = W.BoundedIntText(value=runs, min=1, max=100, description="runs")
-    go_ = W.Button(description="run", button_style="primary")
-    bar = W.IntProgress(value=0, min=0, max=1, description="queries")
-    msg, out = W.HTML(), W.Output(layout=W.Layout(width="100%"))
-    def draw(frames):
-        box.figure = search_figure(pd.concat(frames, ignore_index=True))
-        with out: out.clear_output(wait=True); display(box.figure)
+    warm = W.Dropdown(options=parts, value="hr", description="PW warm-up", **box())
+    heavy = W.Dropdown(options=parts, value="mape", description="PW weighted", **box())
+    switch = W.BoundedIntText(value=search_kwargs.pop("switch_at", 40), min=1, max=10_000, description="switch at", **box())
+    bud = W.BoundedIntText(value=budget, min=2, max=10_000, description="budget", **box())
+    nrun = W.BoundedIntText(value=runs, min=1, max=100, description="runs", **box())
+    go_ = W.Button(description="run", button_style="primary", tooltip="run the selected methods (the curves start again)")
+    bar = W.IntProgress(value=0, min=0, max=1, description="queries", **box())
+    msg, curves, credits = W.HTML(), W.Output(), W.Output()
+    ui = W.VBox([W.HBox([sp, task]), W.HBox([meth, W.VBox([bud, nrun, go_]), W.VBox([warm, heavy, switch])]), bar, msg,
+                 W.HBox([curves, credits], layout=W.Layout(flex_flow="row wrap"))])
+    ui.controls = {"space": sp, "task": task, "methods": meth, "budget": bud, "runs": nrun, "PW warm-up": warm,
+                   "PW weighted": heavy, "switch at": switch, "run": go_}
+    ui.state = {"history": None, "figure": None, "auto_figure": None, "error": None}
+    last = [0.0]
+
+    def draw(frames, final=False):
+        if not final and time.perf_counter() - last[0] < 0.5: return     # at most every 0.5 s: the page keeps up
+        h = pd.concat(frames, ignore_index=True); last[0] = time.perf_counter()
+        fig = search_figure(h, title="regret of the best-so-far test value (lower is better)", width=width)
+        a = h[(h["method"] == "auto") & (h["iteration"] > 0)]
+        ui.state.update(history=h, figure=fig, auto_figure=auto_figure(a) if len(a) else None); ui.figure = fig
+        with curves: curves.clear_output(wait=True); display(fig)
+        with credits:
+            credits.clear_output(wait=True)
+            if ui.state["auto_figure"] is not None: display(ui.state["auto_figure"])
+
     def run(_=None):
-        done = []
+        done, t0 = [], time.perf_counter()
         bar.max, bar.value, msg.value = max(1, len(meth.value) * nrun.value * bud.value), 0, "running..."
         try:
+            if not meth.value: raise InvalidParameterError("no method selected: pick one or more under 'methods'")
             space_obj = load_space(sp.value, task.value, root=root)
             for m in meth.value:
-                def cb(h, m=m):
-                    bar.value = len(done and pd.concat(done)) + len(h); draw(done + [h.assign(label=m, key=m + h.seed.astype(str))])
+                tag = lambda h, m=m: h.assign(label=m, key=m + h["seed"].astype(str))
+                def cb(h, m=m): bar.value = sum(map(len, done)) + len(h); draw(done + [tag(h)])
                 pw_kw = {"loss_kwargs": {"warmup": warm.value, "weighted": heavy.value, "switch_at": switch.value}} if m == "pw" else {}
-                h = run_searches(space_obj, m, bud.value, range(nrun.value), callback=cb, **pw_kw, **search_kwargs)
-                done.append(h.assign(label=m, key=m + h.seed.astype(str)))
-            draw(done); msg.value = f"done: {len(done)} methods x {nrun.value} runs"
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", SearchStoppedWarning)           # said in the message, from the history
+                    done.append(tag(run_searches(space_obj, m, bud.value, range(nrun.value), callback=cb, **pw_kw, **search_kwargs)))
+            draw(done, final=True); ui.state["error"] = None
+            stopped = sorted({s for f in done for s in f["stopped"] if s})
+            msg.value = (f"done: {len(done)} method(s) x {nrun.value} run(s) in {time.perf_counter() - t0:.1f} s"
+                         + (f"; <b>stopped early</b>: {html.escape(stopped[0])}" if stopped else ""))
         except NasLossError as e:
-            import html
-            msg.value = f"<span style='color:#b00'>nasloss: {html.escape(str(e))}</span>"
+            ui.state["error"] = str(e); msg.value = f"<span style='color:#b00'>nasloss: {html.escape(str(e))}</span>"
     go_.on_click(run)
-    box = W.VBox([W.HBox([sp, task]), W.HBox([meth, W.VBox([bud, nrun, go_]), W.VBox([warm, heavy, switch])]), bar, msg, out])
-    box.run, box.figure = run, None
-    return box
+    ui.run, ui.figure = run, None
+    return ui

@@ -57,7 +57,8 @@ def test_any_space_name_goes_through_every_report(name, tasks):
     c = search_curves(h)
     assert set(c["label"]) == {"pw", "hr", "random"} and c["query"].max() == 12
     fig = search_figure(h)
-    assert len(fig.layout.annotations) == len(tasks) and "higher is better" in fig.layout.annotations[0].text
+    assert len(fig.layout.annotations) == len(tasks) and "test value: global best" in fig.layout.annotations[0].text
+    assert fig.layout.yaxis.type == "log" and "lower is better" in fig.layout.title.text      # regret, whatever the unit
     assert name in search_markdown(h)
     f = search_findings(h)
     assert list(f.columns) == ["claim", "where", "evidence", "verdict"] and len(f) == len(tasks)
