@@ -17,8 +17,9 @@ from .study import build_loss
 from .train import fit_many, loss_context_keys, predict
 
 # %% auto #0
-__all__ = ['AUTO_DEFAULTS', 'AUTO_OPTIM', 'AUTO_REFUSED', 'check_auto', 'batch_credit', 'auto_weights', 'proposal_scores',
-           'stacked_loss', 'run_auto', 'auto_findings', 'select_loss']
+__all__ = ['AUTO_DEFAULTS', 'AUTO_OPTIM', 'AUTO_REFUSED', 'SELECT_DEFAULTS', 'check_auto', 'batch_credit', 'auto_weights',
+           'proposal_scores', 'stacked_loss', 'run_auto', 'auto_findings', 'check_select', 'select_losses',
+           'select_loss', 'auto_study_findings', 'auto_study_markdown', 'auto_markdown']
 
 # %% ../nbs/13a_auto.ipynb #e7718bb0
 AUTO_DEFAULTS = dict(candidates=("hr", "listmle", "warp", "mape", "mse"), top=3, temperature=0.0, candidate_kwargs={})
@@ -171,10 +172,10 @@ def _train_cost(df: pd.DataFrame) -> pd.Series:
 def auto_findings(df: pd.DataFrame, reference: str = "pw", method: str = "auto",
                   singles: Sequence[str] = ("mse", "hr", "listmle", "warp", "mape", "ew")) -> pd.DataFrame:
     "Per space/task: auto vs PW and vs the best single loss (means, paired p), the loss it used most, its training cost"
-    from nasloss_nb.search import _better, _paired_p, _runs, final_results
+    from nasloss_nb.search import _better, _paired_p, _runs, _task_order, final_results
     d = _runs(df); fr, cost = final_results(d), _train_cost(d)
     rows = []
-    for (sp, task), g in fr.groupby(["space", "task"], sort=False):
+    for (sp, task), g in sorted(fr.groupby(["space", "task"]), key=lambda kv: _task_order(*kv[0])):
         by = {lab: x.set_index("seed")["shown"] for lab, x in g.groupby("label")}
         if method not in by: continue
         a = by[method]; sg = {m: v for m, v in by.items() if m in singles}
@@ -196,31 +197,138 @@ def auto_findings(df: pd.DataFrame, reference: str = "pw", method: str = "auto",
     return pd.DataFrame(rows)
 
 # %% ../nbs/13a_auto.ipynb #3cb7a54d
+SELECT_DEFAULTS = dict(candidates=AUTO_DEFAULTS["candidates"], top=3, repeats=10, holdout=0.5, candidate_kwargs={})
+
+def check_select(kwargs: dict | None,         # settings: candidates, top, repeats, holdout, candidate_kwargs
+                 n_rows: int | None = None,   # the labelled set's size the split must fit (None: not checked)
+                ) -> dict:
+    "select_loss's settings with defaults filled in, checked before any work"
+    from nasloss_nb.checks import check_dict, check_int, check_real
+    kw = check_dict(kwargs, "auto settings") or {}
+    bad = set(kw) - set(SELECT_DEFAULTS)
+    if bad: raise InvalidParameterError(f"auto settings for a labelled set: unknown key(s) {sorted(bad)}; known: {list(SELECT_DEFAULTS)}"
+                                        + (" (temperature is a search setting)" if "temperature" in bad else ""))
+    kw = {**SELECT_DEFAULTS, **kw}
+    a = check_auto({k: kw[k] for k in ("candidates", "top", "candidate_kwargs")})
+    check_int(kw["repeats"], "repeats", lo=1, what="(inner random splits)")
+    check_real(kw["holdout"], "holdout", lo=0, hi=1, lo_open=True, hi_open=True, what="(share of the rows held out per split)")
+    n_out = None if n_rows is None else int(round(n_rows * kw["holdout"]))
+    if n_out is not None and len(a["candidates"]) > 1 and (n_out < a["top"] or n_rows - n_out < 2):
+        raise InvalidParameterError(f"{n_rows} labelled rows with holdout={kw['holdout']}: {n_out} held out, {n_rows - n_out} to "
+                                    f"train on; too few (need top={a['top']} and 2): raise the training size or change holdout/top")
+    return {**kw, "candidates": a["candidates"], "candidate_kwargs": a["candidate_kwargs"]}
+
+def _credit_table(cands: Sequence[str], cr: np.ndarray | None) -> pd.DataFrame:
+    "Mean credit, s.e. and share of splits won per candidate ([repeats, C] credits; None: one candidate, nothing trained)"
+    if cr is None:
+        out = pd.DataFrame({"loss": list(cands), "credit": np.nan, "se": np.nan, "wins": np.nan})
+        out.attrs["chosen"] = cands[0]; return out
+    R = len(cr)
+    out = pd.DataFrame({"loss": list(cands), "credit": cr.mean(0), "se": cr.std(0, ddof=1) / np.sqrt(R) if R > 1 else np.nan,
+                        "wins": (cr == cr.max(1, keepdims=True)).mean(0)})
+    out.attrs["chosen"] = cands[int(np.argmax(cr.mean(0)))]
+    return out
+
+def select_losses(space: TabularSpace,        # the space holding the rows
+                  rows: np.ndarray,           # [S, n] each seed's labelled training rows (their `val` is used)
+                  seeds: Sequence[int],       # one selection per seed: its inner splits and initial weights
+                  settings: dict | None = None,  # check_select settings (None: SELECT_DEFAULTS)
+                  *, predictor: str = "gcn", predictor_kwargs: dict | None = None,
+                  epochs: int = AUTO_OPTIM["epochs"], lr: float = AUTO_OPTIM["lr"], batch_size: int = 16,
+                  weight_decay: float = 1e-4, device: str = "cpu") -> list[pd.DataFrame]:
+    "`select_loss` for S seeds' training sets at once: every seed's repeats x candidates predictors in one stacked fit"
+    from nasloss_nb.search import _targets
+    rows = np.atleast_2d(np.asarray(rows, int))
+    akw = check_select(settings, rows.shape[1]); cands, R = akw["candidates"], akw["repeats"]
+    if len(cands) == 1: return [_credit_table(cands, None) for _ in seeds]
+    n_out, splits = int(round(rows.shape[1] * akw["holdout"])), []
+    for s, r in zip(seeds, rows):
+        rng = np.random.default_rng([int(s), 17]); splits += [rng.permutation(r) for _ in range(R)]
+    tr = np.array([p[n_out:] for p in splits]); y, _ = _targets(space, tr)
+    models, _ = _fit_candidates(space, tr, y, cands, akw["candidate_kwargs"], predictor, predictor_kwargs,
+                                [int(s) * 1_000 + i for s in seeds for i in range(R)],
+                                dict(epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay), device)
+    cr = np.array([batch_credit(np.stack([predict(m, space, p[:n_out], device=device) for m in ms]), space.val[p[:n_out]], akw["top"])
+                   for ms, p in zip(models, splits)])
+    return [_credit_table(cands, cr[i * R:(i + 1) * R]) for i in range(len(seeds))]
+
 def select_loss(space_or_table: TabularSpace | str,   # a loaded space or a load_space name
                 rows: Sequence[int],                  # the labelled training rows (their `val` is used)
                 candidates: Sequence[str] = AUTO_DEFAULTS["candidates"],  # candidate losses
                 *, repeats: int = 10,                 # inner random splits
                 holdout: float = 0.5,                 # share of rows held out per split
                 top: int = 3,                         # held-out picks each candidate is judged by
+                candidate_kwargs: dict | None = None, # {loss: its hyperparameters}, for candidates that need them
                 seed: int = 0, predictor: str = "gcn", predictor_kwargs: dict | None = None,
                 epochs: int = AUTO_OPTIM["epochs"], lr: float = AUTO_OPTIM["lr"], batch_size: int = 16,
                 weight_decay: float = 1e-4, device: str = "cpu") -> pd.DataFrame:
     "Which candidate loss ranks held-out architectures best at the top, by repeated inner splits (mean, s.e.)"
-    from nasloss_nb.checks import check_int, check_real
-    from nasloss_nb.search import _targets
     sp = load_space(space_or_table) if isinstance(space_or_table, str) else space_or_table
-    akw = check_auto({"candidates": list(candidates) if not isinstance(candidates, str) else candidates, "top": top})
-    rows = np.asarray(rows, int); check_int(repeats, "repeats", lo=1); check_real(holdout, "holdout", lo=0, hi=1, lo_open=True, hi_open=True)
-    n_out = int(round(len(rows) * holdout))
-    if n_out < top or len(rows) - n_out < 2: raise InvalidParameterError(f"{len(rows)} rows with holdout={holdout}: too few to train on or hold {top} out")
-    rng = np.random.default_rng([seed, 17])
-    splits = [rng.permutation(rows) for _ in range(repeats)]
-    tr = np.array([s[n_out:] for s in splits]); y, _ = _targets(sp, tr)
-    models, _ = _fit_candidates(sp, tr, y, akw["candidates"], {}, predictor, predictor_kwargs, [seed * 1_000 + i for i in range(repeats)],
-                                dict(epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay), device)
-    cr = np.array([batch_credit(np.stack([predict(m, sp, s[:n_out], device=device) for m in ms]), sp.val[s[:n_out]], top)
-                   for ms, s in zip(models, splits)])
-    out = pd.DataFrame({"loss": akw["candidates"], "credit": cr.mean(0), "se": cr.std(0, ddof=1) / np.sqrt(repeats) if repeats > 1 else np.nan,
-                        "wins": (cr == cr.max(1, keepdims=True)).mean(0)})
-    out.attrs["chosen"] = akw["candidates"][int(np.argmax(cr.mean(0)))]
-    return out
+    rows = np.asarray(rows, int)
+    akw = check_select(dict(candidates=candidates, top=top, repeats=repeats, holdout=holdout, candidate_kwargs=candidate_kwargs or {}), len(rows))
+    if len(akw["candidates"]) == 1:
+        warnings.warn(f"select_loss with the single candidate {akw['candidates'][0]!r}: it is that loss; nothing is trained or chosen",
+                      UserWarning, stacklevel=2)
+    return select_losses(sp, rows[None], [seed], akw, predictor=predictor, predictor_kwargs=predictor_kwargs, epochs=epochs,
+                         lr=lr, batch_size=batch_size, weight_decay=weight_decay, device=device)[0]
+
+# %% ../nbs/13a_auto.ipynb #f6d97f5d
+def _verdict(a: float, b: float, p: float, higher: bool) -> str:
+    "'better' / 'worse' at p < 0.05, else 'no significant difference'"
+    if p != p: return "n/a"
+    return "no significant difference" if p >= 0.05 else "better" if (a > b) == higher else "worse"
+
+def auto_study_findings(df: pd.DataFrame,        # study rows with `auto` and single losses of the same settings
+                        metrics: Sequence[str] = ("precision@0.5", "n@10", "kendall_tau"),
+                        method: str = "auto",     # the label of the auto rows
+                        losses: Sequence[str] | None = None,  # losses compared with (default: every other label)
+                       ) -> pd.DataFrame:
+    "Per setting and metric: auto against the best loss (by mean) and the per-seed median of the losses, paired by seed"
+    from nasloss_nb.report import HIGHER_IS_BETTER, _table
+    from nasloss_nb.search import _paired_p
+    d = _table(df); d = d.drop_duplicates("key") if "key" in d else d
+    rows = []
+    for (sp, task, n, pred), g in d.groupby(["space", "task", "n_train", "predictor"], sort=False, dropna=False):
+        a, others = g[g["label"] == method].set_index("seed"), g[g["label"] != method]
+        if losses is not None: others = others[others["label"].isin(losses)]
+        if a.empty or others.empty: continue
+        chose = a["auto_loss"].value_counts() if "auto_loss" in a else pd.Series(dtype=int)
+        for m in metrics:
+            piv = others.pivot_table(index="seed", columns="label", values=m).dropna()
+            piv = piv.loc[piv.index.intersection(a.index)]
+            if piv.empty: continue
+            hib, means = HIGHER_IS_BETTER[m], piv.mean()
+            best = means.idxmax() if hib else means.idxmin()
+            av, med = a.loc[piv.index, m], piv.median(axis=1)
+            pb, _ = _paired_p(av, piv[best]); pm, _ = _paired_p(av, med)
+            rows.append({"setting": f"{sp}/{task} n={n}" + ("" if pred == "gcn" else f" {pred}"), "metric": m, "seeds": len(piv),
+                         "losses": piv.shape[1], "auto": av.mean(), "best loss": best, "best mean": means[best], "p vs best": pb,
+                         "vs best": _verdict(av.mean(), means[best], pb, hib), "median of losses": med.mean(), "p vs median": pm,
+                         "vs median": _verdict(av.mean(), med.mean(), pm, hib),
+                         "auto chose": ", ".join(f"{k} {v}" for k, v in chose.items()),
+                         "seconds auto / single": a["train_seconds"].mean() / others["train_seconds"].mean()})
+    return pd.DataFrame(rows)
+
+def auto_study_markdown(df: pd.DataFrame, metrics: Sequence[str] = ("precision@0.5", "n@10", "kendall_tau")) -> str:
+    "`auto_study_findings` as markdown, with one line on what is compared"
+    from nasloss_nb.report import markdown
+    t = auto_study_findings(df, metrics)
+    if t.empty: return ""
+    for c in ("p vs best", "p vs median"): t[c] = t[c].map(lambda v: "" if v != v else f"{v:.2g}")
+    t["seconds auto / single"] = t["seconds auto / single"].map(lambda v: f"{v:.1f}x")
+    return ("auto (select_loss on the training rows, then the chosen loss) against the best loss of the setting (best mean, "
+            "picked after the fact) and the per-seed median of the losses; paired by seed, Wilcoxon; better/worse only at p < 0.05\n\n"
+            + markdown(t))
+
+def auto_markdown(df: pd.DataFrame, reference: str = "pw") -> str:
+    "`auto_findings` of search runs as markdown, with one line on what is compared"
+    from nasloss_nb.report import markdown
+    t = auto_findings(df, reference)
+    if t.empty: return ""
+    for c in (f"p vs {reference}", "p vs best single"): t[c] = t[c].map(lambda v: "" if v != v else f"{v:.2g}")
+    for c in ("auto", reference, "best single mean"): t[c] = t[c].map(lambda v: "" if v != v else f"{v:.4f}")
+    for c in ("train s/run auto", "train s/run single"): t[c] = t[c].map(lambda v: "" if v != v else f"{v:.1f}")
+    t["cost ratio"] = t["cost ratio"].map(lambda v: "" if v != v else f"{v:.2f}x")
+    return (f"auto (the predictor's loss chosen from the run's own prequential credits) against {reference.upper()} and the best "
+            "single loss of each setting (best mean, picked after the fact); final best-found value, paired by seed, Wilcoxon; "
+            "training seconds summed per run (the single-loss runs were timed on another day: a rough ratio)\n\n" + markdown(t))

@@ -10,8 +10,8 @@ from .core import NasLossError
 from .spaces.base import load_space, space_module, space_names
 
 # %% auto #0
-__all__ = ['cmd_spaces', 'cmd_study', 'cmd_report', 'cmd_search', 'refresh_report_blocks', 'cmd_readme', 'cmd_reproduce',
-           'cmd_quickstart', 'parser', 'main']
+__all__ = ['cmd_spaces', 'cmd_study', 'cmd_report', 'pairing_note', 'merge_search', 'cmd_search', 'refresh_report_blocks',
+           'cmd_readme', 'cmd_reproduce', 'cmd_quickstart', 'parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #7b987b6b
 def _fmt_summary(s: dict) -> str:
@@ -73,6 +73,7 @@ def cmd_study(args) -> str:
 def cmd_report(args) -> str:
     "Text for `nasloss report`: the study tables of a results folder, as markdown"
     from nasloss_nb.report import curve_markdown, findings, lr_choices, markdown, pivot_markdown, recommend, results_markdown
+    from nasloss_nb.auto import auto_study_markdown
     from nasloss_nb.sweep import results
     import pandas as pd
     if args.search or any(_is_search(r) for r in args.results): return _search_report(args)
@@ -86,11 +87,12 @@ def cmd_report(args) -> str:
         df = df[df["space"].isin(args.space)]
         if df.empty: raise NasLossError(f"no results for space(s) {', '.join(args.space)} in {', '.join(args.results)}")
     if args.curves: return curve_markdown(df)
-    if args.findings_only: return markdown(findings(df))
+    auto = auto_study_markdown(df) if "auto" in set(df["label"] if "label" in df else df["loss"]) else ""
+    if args.findings_only: return markdown(findings(df)) + (f"\n\n{auto}" if auto else "")
     if args.recommend: return markdown(recommend(df, *([args.metrics] if args.metrics else [])))
     if args.lr_choices: return markdown(lr_choices(df))
     metrics = args.metrics or ["kendall_tau", "precision@0.5", "n@10"]
-    if not (args.pivot or args.compare): return results_markdown(df)
+    if not (args.pivot or args.compare): return results_markdown(df) + (f"\n\n{auto}" if auto else "")
     return "\n\n".join(pivot_markdown(df, m) for m in metrics)
 
 # %% ../nbs/11_cli.ipynb #7c2d9e41
@@ -100,23 +102,59 @@ def _is_search(folder) -> bool:
     try: return meta.is_file() and json.loads(meta.read_text()).get("kind") == "search"
     except ValueError: return False
 
-def _search_report(args) -> str:
-    "Text for `nasloss report --search`: the search table with paired tests, then the findings, as markdown"
+def _check_pairs(df) -> None:
+    "Refuse two different runs of one method and seed from different folders, and folders whose budgets differ for a space/task"
+    runs = df.drop_duplicates("key")
+    for (sp, task, lab, seed), g in runs.groupby(["space", "task", "label", "seed"]):
+        if g["folder"].nunique() > 1:
+            raise NasLossError(f"{sp}/{task}: method {lab!r}, seed {seed} has {len(g)} different runs, in {' and '.join(g['folder'])}: "
+                               "a paired comparison needs one run per method and seed; report those folders separately")
+    budgets = df.groupby(["space", "task", "folder"])["query"].max()
+    for (sp, task), b in budgets.groupby(level=[0, 1]):
+        if b.nunique() > 1:
+            raise NasLossError(f"{sp}/{task}: the folders' budgets differ (" + ", ".join(f"{f}: {v}" for (_, _, f), v in b.items())
+                               + "): runs of different budgets are not paired; report them separately")
+
+def pairing_note(df) -> str:
+    "One line: whether the runs of every space/task/seed start from the same initial sample (what pairing by seed assumes)"
+    init = df[df["iteration"] == 0].sort_values("query").groupby("key")["row"].apply(tuple)
+    runs = df.drop_duplicates("key").set_index("key")[["space", "task", "seed"]].join(init.rename("init"), how="inner")
+    def same(g): k = min(map(len, g)); return len({t[:k] for t in g}) == 1
+    ok = runs.groupby(["space", "task", "seed"])["init"].agg(same)
+    where = f"paired by seed across {df['folder'].nunique()} folders ({', '.join(Path(f).name for f in df['folder'].unique())})"
+    if ok.all(): return f"Runs {where}: every space/task/seed starts from the same initial sample in all its runs."
+    bad = [f"{sp}/{t} seed {s}" for (sp, t, s), v in ok.items() if not v]
+    return f"Runs {where}: initial samples differ for {len(bad)} space/task/seeds (e.g. {', '.join(bad[:3])}): those pairs share a seed, not a start."
+
+def merge_search(folders: list,                    # results folders written by `nasloss search`
+                 space: list[str] | None = None,   # only these spaces, or SPACE/TASK
+                ) -> "pd.DataFrame":
+    "The runs of one or more search folders as one table (column `folder`), merged on space/task/seed; refuses runs that cannot be paired"
     import pandas as pd
-    from nasloss_nb.report import markdown
-    from nasloss_nb.search import search_figure, search_findings, search_markdown, search_results
+    from nasloss_nb.search import search_results
     frames = []
-    for r in args.results:
+    for r in folders:
         f = search_results(r)
         if f.empty: raise NasLossError(f"no search runs in {r}: run `nasloss search CONFIG --out {r}` first")
-        frames.append(f)
-    df = pd.concat(frames, ignore_index=True).drop_duplicates(["key", "query"])
-    if args.space:
-        df = df[df["space"].isin(args.space) | (df["space"] + "/" + df["task"]).isin(args.space)]
-        if df.empty: raise NasLossError(f"no search runs for space(s) {', '.join(args.space)} in {', '.join(args.results)}")
+        frames.append(f.assign(folder=str(r)))
+    df = pd.concat(frames, ignore_index=True).drop_duplicates(["key", "query"])    # a run stored in two folders counts once
+    if space:
+        df = df[df["space"].isin(space) | (df["space"] + "/" + df["task"]).isin(space)]
+        if df.empty: raise NasLossError(f"no search runs for space(s) {', '.join(space)} in {', '.join(map(str, folders))}")
+    _check_pairs(df)
+    return df
+
+def _search_report(args) -> str:
+    "Text for `nasloss report --search`: the search table with paired tests, the anytime measures, the findings (and auto's), as markdown"
+    from nasloss_nb.auto import auto_markdown
+    from nasloss_nb.report import markdown
+    from nasloss_nb.search import anytime_markdown, search_figure, search_findings, search_markdown
+    df = merge_search(args.results, args.space)
     if args.html: search_figure(df).write_html(args.html, include_plotlyjs=True)
-    if args.findings_only: return markdown(search_findings(df))
-    return search_markdown(df) + "\n\n" + markdown(search_findings(df))
+    auto = [auto_markdown(df)] if "auto" in set(df["label"]) else []
+    head = [pairing_note(df)] if df["folder"].nunique() > 1 else []
+    if args.findings_only: return "\n\n".join(head + [markdown(search_findings(df))] + auto)
+    return "\n\n".join(head + [search_markdown(df), anytime_markdown(df), markdown(search_findings(df))] + auto)
 
 def cmd_search(args) -> str:
     "Text for `nasloss search`: run (or with --plan, plan) the search config, then the search table"
@@ -247,7 +285,8 @@ def parser() -> argparse.ArgumentParser:
     se.add_argument("config", help="search config (YAML), see nasloss_nb.search")
     _run_args(se, "run"); se.set_defaults(func=cmd_search)
     rp = sub.add_parser("report", help="print the study tables (means +- s.e., findings) of a results folder as markdown")
-    rp.add_argument("results", nargs="+", help="results folders written by `nasloss study` (read together)")
+    rp.add_argument("results", nargs="+", help="results folders written by `nasloss study` or `nasloss search` (read together: "
+                                                "several folders are one comparison, paired by seed)")
     rp.add_argument("--findings-only", action="store_true", help="only the findings table")
     rp.add_argument("--pivot", action="store_true", help="one table per metric: losses down, settings across (no findings: see --findings-only)")
     rp.add_argument("--recommend", action="store_true",

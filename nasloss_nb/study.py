@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_study.ipynb #b8c0c784
 from __future__ import annotations
-import functools, html, inspect, time
+import functools, html, inspect, time, warnings
 from typing import Any, Callable
 import numpy as np
 import torch
@@ -120,7 +120,7 @@ def _check_device(d) -> None:
 def _check_trial_args(a: dict) -> None:
     "Type, range and emptiness of every `run_trials` argument (`a` = its locals), before any work"
     if not isinstance(a["space"], (str, TabularSpace)): check_name(a["space"], [], "space")
-    check_name(a["loss"], sorted(LOSSES), "loss"); check_name(a["predictor"], sorted(PREDICTORS), "predictor")
+    check_name(a["loss"], [*sorted(LOSSES), "auto"], "loss"); check_name(a["predictor"], sorted(PREDICTORS), "predictor")
     check_name(a["test_set"], TEST_SETS, "test_set")
     if (a["portion"] is None) == (a["n_train"] is None): raise InvalidParameterError("give exactly one of portion and n_train")
     check_real(a["portion"], "portion", lo=0, hi=100, lo_open=True, none=True, what="(percent of the full space)")
@@ -134,7 +134,11 @@ def _check_trial_args(a: dict) -> None:
     check_real(a["lr"], "lr", lo=0, lo_open=True, none=True, what="(None = the loss's default)")
     check_int(a["batch_size"], "batch_size", lo=2, what="(a batch needs two items to rank)"); check_real(a["weight_decay"], "weight_decay", lo=0)
     check_name(a["target_scaling"], ("auto", *TARGET_SCALINGS), "target_scaling"); _check_device(a["device"])
-    loss_fn(a["loss"], **(check_dict(a["loss_kwargs"], "loss_kwargs") or {}))    # types and ranges of the loss's hyperparameters
+    if a["loss"] == "auto":                     # auto's own settings (auto.SELECT_DEFAULTS); an lr grid would be a second choice
+        from nasloss_nb.auto import check_select
+        check_select(a["loss_kwargs"])
+        if a["lr_grid"] is not None: raise InvalidParameterError("lr_grid with loss='auto': auto chooses the loss at one lr; give a loss to tune its lr")
+    else: loss_fn(a["loss"], **(check_dict(a["loss_kwargs"], "loss_kwargs") or {}))    # types and ranges of the loss's hyperparameters
     check_predictor(a["predictor"], a["predictor_kwargs"])
     if a["lr_grid"] is not None:
         check_list(a["lr_grid"], "lr_grid", item=lambda x, n: check_real(x, n, lo=0, lo_open=True), what="a non-empty list of learning rates")
@@ -166,6 +170,34 @@ def _choose_lr(train, space, seeds, tr_all, y, lr_grid, holdout, select_by):
     best = np.where(np.isnan(scores), -np.inf, scores).argmax(0)      # ties and NaN: the first lr in the grid
     return [grid[b] for b in best], scores
 
+def _auto_fits(train, space, seeds, tr_all, y, loss_kwargs, given, settings, predictor, predictor_kwargs, together):
+    "loss='auto': each seed's loss chosen by `auto.select_losses` on its training rows, then trained as a plain trial of it"
+    from nasloss_nb.auto import AUTO_OPTIM, check_select, select_losses
+    akw = check_select(loss_kwargs, tr_all.shape[1])
+    if len(akw["candidates"]) == 1:
+        warnings.warn(f"loss='auto' with the single candidate {akw['candidates'][0]!r}: it is that loss; nothing is chosen",
+                      UserWarning, stacklevel=3)
+    kw = dict(predictor=predictor, predictor_kwargs=predictor_kwargs, batch_size=settings["batch_size"],
+              weight_decay=settings["weight_decay"], device=settings["device"],
+              **{k: AUTO_OPTIM[k] if given[k] is None else given[k] for k in ("epochs", "lr")})
+    t0 = time.perf_counter()
+    tables = (select_losses(space, tr_all, seeds, akw, **kw) if together else
+              [select_losses(space, tr_all[[i]], [s], akw, **kw)[0] for i, s in enumerate(seeds)])
+    select_s, chosen = (time.perf_counter() - t0) / len(seeds), [t.attrs["chosen"] for t in tables]
+    fits, sts = [None] * len(seeds), [None] * len(seeds)
+    for name in dict.fromkeys(chosen):                       # one training group per chosen loss, at its own defaults
+        which = [i for i, c in enumerate(chosen) if c == name]
+        st = dict(settings, **{k: optim_defaults(name)[k] if given[k] is None else given[k] for k in ("epochs", "lr")})
+        for i, f in zip(which, train(which, tr_all[which], y[which], st["lr"], name, akw["candidate_kwargs"].get(name), st)):
+            fits[i], sts[i] = f, st
+    return fits, sts, tables, select_s
+
+def _auto_columns(t, select_s: float) -> dict:
+    "The columns an auto trial adds: the chosen loss, its credit estimate (mean, s.e.), every candidate's, the selection's seconds"
+    c = t.attrs["chosen"]; r = t.set_index("loss").loc[c]
+    return {"auto_loss": c, "auto_credit": float(r["credit"]), "auto_credit_se": float(r["se"]),
+            "auto_credits": repr({k: round(float(v), 4) for k, v in zip(t["loss"], t["credit"])}), "select_seconds": select_s}
+
 def _wants_model(callback) -> bool:
     "Does the callback take a `model` keyword (then `run_trials` passes it the predictor being trained)?"
     try: return callable(callback) and "model" in inspect.signature(callback).parameters
@@ -188,7 +220,7 @@ def epoch_tau(model, space: TabularSpace, rows: np.ndarray, device: str = "cpu")
     return tau
 
 def run_trials(space: TabularSpace | str,     # a loaded space, or its load_space name
-               loss: str,                     # key of losses.LOSSES
+               loss: str,                     # key of losses.LOSSES, or 'auto' (chosen per seed: auto.select_losses)
                predictor: str = "gcn",        # key of predictors.PREDICTORS
                *, task: str | None = None,    # task, when `space` is a name
                portion: float | None = None,  # training size in percent of the full space ...
@@ -201,7 +233,7 @@ def run_trials(space: TabularSpace | str,     # a loaded space, or its load_spac
                batch_size: int = 16,          # training batch
                weight_decay: float = 1e-4,    # Adam weight decay
                target_scaling: str = "auto",  # auto | unit | percent | minmax | zscore
-               loss_kwargs: dict | None = None,       # loss hyperparameter overrides
+               loss_kwargs: dict | None = None,       # loss hyperparameter overrides (auto: its settings, auto.SELECT_DEFAULTS)
                predictor_kwargs: dict | None = None,  # predictor constructor overrides
                device: str = "cpu",           # where to train and predict
                lr_grid: list[float] | None = None,  # choose each seed's lr from these on held-out training cells
@@ -219,33 +251,38 @@ def run_trials(space: TabularSpace | str,     # a loaded space, or its load_spac
     raw = np.stack([space.val[tr] for tr, _ in splits])
     scaling = auto_scaling(raw) if target_scaling == "auto" else target_scaling
     y = np.stack([scale_targets(r, scaling) for r in raw])
-    opt = optim_defaults(loss)           # None, never 0, means "the loss's default"
+    given = dict(epochs=epochs, lr=lr)
+    opt = optim_defaults(loss) if loss != "auto" else given   # None, never 0, means "the loss's default" (auto: the chosen one's)
     epochs = opt["epochs"] if epochs is None else epochs; lr = opt["lr"] if lr is None else lr
     settings = dict(epochs=epochs, lr=lr, weight_decay=weight_decay, batch_size=batch_size, device=device)
     live = {} if callback is None else {"callback": callback}
     together = batched and len(seeds) > 1
     tr_all = np.stack([tr for tr, _ in splits])
 
-    def train(which: list[int], rows_: np.ndarray, y_: np.ndarray, lr_: float) -> list[tuple]:
-        "Fresh predictors for the seeds at positions `which`, trained on rows_/y_ [len(which), m] at lr_"
+    def train(which: list[int], rows_: np.ndarray, y_: np.ndarray, lr_: float, name: str = loss, kw: dict | None = loss_kwargs,
+              st: dict | None = None) -> list[tuple]:
+        "Fresh predictors for the seeds at positions `which`, trained on rows_/y_ [len(which), m] at lr_ with loss `name`"
         ms = []
         for i in which:
             torch.manual_seed(seeds[i]); ms.append(make_predictor(predictor, space, **(predictor_kwargs or {})))
-        st = dict(settings, lr=lr_)
+        st = dict(st or settings, lr=lr_)
         if together:
-            fn, used_kw = build_loss(loss, space, y_[np.argmin(y_.max(1))], loss_kwargs, seeds[which[0]])
+            fn, used_kw = build_loss(name, space, y_[np.argmin(y_.max(1))], kw, seeds[which[0]])
             ms, hist = fit_many(ms, fn, rows_, y_, space, seeds=[seeds[i] for i in which], **st, **live)
             return [(m, hist, used_kw) for m in ms]
         out = []
         for m, tr, yy, i in zip(ms, rows_, y_, which):
-            fn, used_kw = build_loss(loss, space, yy, loss_kwargs, seeds[i])
+            fn, used_kw = build_loss(name, space, yy, kw, seeds[i])
             cb = functools.partial(callback, model=m) if _wants_model(callback) else callback   # the model it watches
             out.append((*fit(m, fn, tr, yy, space, seed=seeds[i], **st, callback=cb), used_kw))
         return out
 
     t0 = time.perf_counter()
-    everyone = list(range(len(seeds)))
-    if lr_grid is None:
+    everyone, sts, tables, scores = list(range(len(seeds))), [settings] * len(seeds), None, None
+    if loss == "auto":
+        fits, sts, tables, select_s = _auto_fits(train, space, seeds, tr_all, y, loss_kwargs, given, settings, predictor,
+                                                 predictor_kwargs, together)
+    elif lr_grid is None:
         chosen, scores = [lr] * len(seeds), None
         fits = train(everyone, tr_all, y, lr)
     else:
@@ -264,9 +301,10 @@ def run_trials(space: TabularSpace | str,     # a loaded space, or its load_spac
                      "portion": portion, "n_train": len(tr), "test_set": test_set, "n_test": len(y_true),
                      **judge(y_true, pred), "train_seconds": train_seconds,
                      "predict_seconds": time.perf_counter() - t1, "final_train_loss": hist[-1],
-                     "batched": len(seeds) if batched and len(seeds) > 1 else 1, **settings,
+                     "batched": len(seeds) if batched and len(seeds) > 1 else 1, **sts[i],
                      "target_scaling": scaling, "loss_kwargs": repr(used_kw),
                      "predictor_kwargs": repr(predictor_kwargs or {})})
+        if tables is not None: rows[-1].update(_auto_columns(tables[i], select_s))
         if keep_predictions: rows[-1]["prediction"] = pred
         if scores is not None:
             rows[-1].update(lr=chosen[i], lr_grid=repr([float(x) for x in lr_grid]), holdout=holdout,

@@ -68,10 +68,13 @@ def _check_loss(l: Any, n: str) -> None:
     if isinstance(l, str): l = {"loss": l}
     if not isinstance(l, dict): raise InvalidParameterError(f"{n}={l!r}: need a loss name or a mapping {{loss, label, kwargs}}")
     _unknown(l, LOSS_KEYS, n)
-    check_name(l.get("loss"), sorted(LOSSES), f"{n}.loss")
+    check_name(l.get("loss"), [*sorted(LOSSES), "auto"], f"{n}.loss")
     if "label" in l and not (isinstance(l["label"], str) and l["label"].strip()):
         raise InvalidParameterError(f"{n}.label={l['label']!r}: need a non-empty string")
-    loss_fn(l["loss"], **(check_dict(l.get("kwargs"), f"{n}.kwargs") or {}))      # unknown or ill-typed hyperparameters raise here
+    if l["loss"] == "auto":                                                        # auto's settings: nasloss_nb.auto.SELECT_DEFAULTS
+        from nasloss_nb.auto import check_select
+        check_select(check_dict(l.get("kwargs"), f"{n}.kwargs"))
+    else: loss_fn(l["loss"], **(check_dict(l.get("kwargs"), f"{n}.kwargs") or {}))  # unknown or ill-typed hyperparameters raise here
 
 def _check_seeds(v: Any, n: str) -> None:
     "A number of seeds (>= 1) or a non-empty list of distinct seeds (>= 0)"

@@ -1,4 +1,5 @@
-"The `auto` search (issue 21): credit and selection rules, bad input refused before any work, a toy run, select_loss, configs"
+"""The `auto` search and study (issue 21): credit and selection rules, bad input refused before any work, toy runs,
+select_loss, run_trials(loss='auto'), configs, reports across folders"""
 import warnings
 from pathlib import Path
 import numpy as np
@@ -8,6 +9,7 @@ from nasloss_nb.auto import (AUTO_DEFAULTS, auto_weights, batch_credit, check_au
                              stacked_loss)
 from nasloss_nb.core import InvalidParameterError, NasLossError
 from nasloss_nb.search import load_search_config, run_search, run_searches
+from nasloss_nb.study import run_trial, run_trials
 from nasloss_nb.spaces.base import load_space
 
 FAST = dict(n_init=4, k=4, n_candidates=8, epochs=2)
@@ -87,7 +89,7 @@ def test_select_loss_reports_mean_and_uncertainty():
     assert list(out.loss) == ["hr", "mse"] and out.credit.between(0, 1).all() and out.se.notna().all()
     assert out.attrs["chosen"] in ("hr", "mse")
     with pytest.raises(NasLossError, match="nope"): select_loss(load_space("toy"), np.arange(27), ["hr", "nope"])
-    with pytest.raises(InvalidParameterError, match="too few"): select_loss(load_space("toy"), np.arange(4), ["hr"], top=3)
+    with pytest.raises(InvalidParameterError, match="too few"): select_loss(load_space("toy"), np.arange(4), ["hr", "mse"], top=3)
 
 
 @pytest.mark.parametrize("name", ["transnas", "nb201", "nb101", "nbgraph"])
@@ -102,3 +104,80 @@ def test_auto_configs_match_the_committed_settings(name):
 def test_config_refuses_bad_auto_settings():
     cfg = {"budget": 12, "seeds": 1, "spaces": [{"space": "toy"}], "methods": [{"method": "auto", "kwargs": {"candidates": ["zz"]}}]}
     with pytest.raises(NasLossError, match="zz"): load_search_config(cfg)
+
+
+# --- the study side: select_loss and run_trials(loss="auto") ---------------------------------------------------------
+TRIAL = dict(n_train=20, epochs=3, predictor_kwargs={"dropout": 0.0})
+RESULTS = CONFIGS.parents[1] / "data" / "results"
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    "Any training at all fails the test: bad input must be refused before it"
+    import nasloss_nb.auto as auto, nasloss_nb.study as study
+    boom = lambda *a, **k: pytest.fail("trained before checking")
+    for mod, name in ((auto, "_fit_candidates"), (study, "fit_many"), (study, "fit")): monkeypatch.setattr(mod, name, boom)
+
+
+@pytest.mark.parametrize("kw, msg", [({"loss_kwargs": {"candidates": ["hr", "nope"]}}, "nope"),
+                                     ({"loss_kwargs": {"candidates": []}}, "non-empty"),
+                                     ({"loss_kwargs": {"candidates": ["hr", "pw"]}}, "pw"),
+                                     ({"loss_kwargs": {"repeats": 0}}, "repeats=0"),
+                                     ({"loss_kwargs": {"holdout": 1.0}}, "holdout=1.0"),
+                                     ({"loss_kwargs": {"top": 0}}, "top=0"),
+                                     ({"loss_kwargs": {"temperature": 0.5}}, "temperature is a search setting"),
+                                     ({"loss_kwargs": {"candidate_kwargs": {"hr": {"margn": 1}}}}, "margn"),
+                                     ({"lr_grid": [1e-3, 1e-2]}, "lr_grid with loss='auto'"),
+                                     ({"n_train": 4}, "too few")])
+def test_trial_auto_refuses_bad_settings_before_any_work(kw, msg, no_training):
+    with pytest.raises(NasLossError, match=msg):
+        run_trials("toy", "auto", seeds=[0, 1], **{**TRIAL, **kw})
+
+
+def test_select_loss_refuses_bad_settings_before_any_work(no_training):
+    toy = load_space("toy")
+    for kw, msg in [(dict(candidates=[]), "non-empty"), (dict(candidates=["hr", "zz"]), "zz"), (dict(repeats=0), "repeats=0"),
+                    (dict(holdout=0.0), "holdout=0.0"), (dict(candidates=["hr", "mse"], top=20), "too few")]:
+        with pytest.raises(NasLossError, match=msg): select_loss(toy, np.arange(27), **kw)
+
+
+def test_single_candidate_trial_is_that_loss_and_says_so(monkeypatch):
+    import nasloss_nb.auto as auto                        # the trial trains; only a selection must not run
+    monkeypatch.setattr(auto, "_fit_candidates", lambda *a, **k: pytest.fail("a single candidate was selected by training"))
+    with pytest.warns(UserWarning, match="single candidate 'warp': it is that loss"):
+        a = run_trial("toy", "auto", seed=2, loss_kwargs={"candidates": ["warp"]}, **TRIAL)
+    b = run_trial("toy", "warp", seed=2, **TRIAL)
+    assert a["auto_loss"] == "warp" and np.isnan(a["auto_credit"])
+    np.testing.assert_allclose(a["kendall_tau"], b["kendall_tau"], atol=1e-9)
+
+
+def test_trial_auto_records_its_choice_and_trains_it_as_a_plain_trial():
+    kw = dict(loss_kwargs={"candidates": ["hr", "mse", "listmle"], "repeats": 2}, **TRIAL)
+    rows = run_trials("toy", "auto", seeds=[0, 1, 2], **kw)
+    alone = [run_trial("toy", "auto", seed=s, **kw) for s in (0, 1, 2)]
+    for r, a in zip(rows, alone):
+        assert r["loss"] == "auto" and r["auto_loss"] in ("hr", "mse", "listmle") and 0 <= r["auto_credit"] <= 1
+        assert set(eval(r["auto_credits"])) == {"hr", "mse", "listmle"} and r["train_seconds"] >= r["select_seconds"] > 0
+        assert r["lr"] == (5e-3 if r["auto_loss"] == "listmle" else 1e-3)          # the chosen loss's own default lr
+        plain = run_trial("toy", a["auto_loss"], seed=a["seed"], **TRIAL)            # same rows, seed, loss: the same model
+        np.testing.assert_allclose(a["kendall_tau"], plain["kendall_tau"], atol=1e-9)
+        assert a["n_train"] == plain["n_train"] == 20
+
+
+def test_study_config_expresses_auto_and_matches_fig2():
+    from nasloss_nb.sweep import load_config, settings
+    a, f = load_config(CONFIGS / "study_auto_fig2.yaml"), load_config(CONFIGS / "fig2.yaml")
+    assert [l["loss"] for l in a["losses"]] == ["auto"]
+    for k in ("spaces", "seeds", "seed_block", "predictors", "test_set", "epochs", "lr", "batch_size", "weight_decay"):
+        assert a[k] == f[k], k
+    with pytest.raises(NasLossError, match="repeats=0"):
+        load_config({"spaces": [{"space": "toy", "n_train": [10]}], "losses": [{"loss": "auto", "kwargs": {"repeats": 0}}]})
+
+
+def test_report_pairs_the_auto_folder_with_the_committed_one():
+    from nasloss_nb.cli import merge_search, pairing_note
+    from nasloss_nb.auto import auto_findings
+    df = merge_search([RESULTS / "search_transnas", RESULTS / "search_auto_transnas"])
+    assert pairing_note(df).endswith("every space/task/seed starts from the same initial sample in all its runs.")
+    af = auto_findings(df)
+    assert len(af) == 4 and (af["runs"] == 20).all() and af["p vs pw"].between(0, 1).all()
