@@ -88,6 +88,9 @@ def cmd_report(args) -> str:
         if df.empty: raise NasLossError(f"no results for space(s) {', '.join(args.space)} in {', '.join(args.results)}")
     if args.curves: return curve_markdown(df)
     auto = auto_study_markdown(df) if "auto" in set(df["label"] if "label" in df else df["loss"]) else ""
+    if args.auto:
+        if not auto: raise NasLossError(f"no auto trials in {', '.join(args.results)}: run a study config with loss auto (e.g. study_auto_fig2.yaml)")
+        return auto
     if args.findings_only: return markdown(findings(df)) + (f"\n\n{auto}" if auto else "")
     if args.recommend: return markdown(recommend(df, *([args.metrics] if args.metrics else [])))
     if args.lr_choices: return markdown(lr_choices(df))
@@ -153,6 +156,9 @@ def _search_report(args) -> str:
     if args.html: search_figure(df).write_html(args.html, include_plotlyjs=True)
     auto = [auto_markdown(df)] if "auto" in set(df["label"]) else []
     head = [pairing_note(df)] if df["folder"].nunique() > 1 else []
+    if args.auto:
+        if not auto: raise NasLossError(f"no auto runs in {', '.join(args.results)}: run a search config with method auto (e.g. search_auto_transnas.yaml)")
+        return "\n\n".join(head + [anytime_markdown(df)] + auto)
     if args.findings_only: return "\n\n".join(head + [markdown(search_findings(df))] + auto)
     return "\n\n".join(head + [search_markdown(df), anytime_markdown(df), markdown(search_findings(df))] + auto)
 
@@ -299,6 +305,8 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--search", action="store_true", help="search results (automatic for folders written by `nasloss search`)")
     rp.add_argument("--html", default=None, help="with search results: also write Fig. 7 to this HTML file")
     rp.add_argument("--compare", action="store_true", help="pivot tables with one column per results folder and setting")
+    rp.add_argument("--auto", action="store_true", help="only auto's findings, paired by seed: search runs (with the anytime measures) "
+                                                        "against PW and the best single loss, study trials against the best and the median loss")
     rp.set_defaults(func=cmd_report)
     rd = sub.add_parser("readme", help="rerun the `nasloss report` blocks of a markdown file and rewrite their tables")
     rd.add_argument("file", nargs="?", default="README.md", help="markdown file with report blocks (default: README.md)")
