@@ -729,9 +729,9 @@ def loss_figure(losses: list[dict] | dict,   # one or two dicts: {"name": loss, 
                     name=f"{name}: push on each item", row=2, col=j)
         dom_x, dom_y = fig.layout[f"xaxis{2 * k + j}"].domain, fig.layout[f"yaxis{2 * k + j}"].domain
         fig.add_heatmap(z=c[np.ix_(order, order)], x=np.arange(1, len(y) + 1), y=np.arange(1, len(y) + 1), colorscale="Blues",
-                        name=f"{name}: swap cost", row=3, col=j, hovertemplate="swap %{x} <-> %{y}: loss +%{z:.3g}<extra></extra>",
+                        name=f"{name}: swap cost", row=3, col=j, hovertemplate="swap %{x} <-> %{y}: the loss changes by %{z:+.3g}<extra></extra>",
                         colorbar=dict(x=dom_x[1] + 0.01, xanchor="left", y=sum(dom_y) / 2, len=dom_y[1] - dom_y[0], thickness=10,
-                                      title=dict(text="loss +", side="top"), tickfont_size=10))
+                                      title=dict(text="Δ loss", side="top"), tickfont_size=10))
         fig.update_xaxes(title_text="true accuracy", row=1, col=j); fig.update_yaxes(title_text="score", row=1, col=j)
         fig.update_xaxes(title_text="item (1 = worst ... n = best)", row=2, col=j); fig.update_yaxes(title_text="-d loss / d score", row=2, col=j)
         fig.update_xaxes(title_text="item (by true accuracy)", row=3, col=j); fig.update_yaxes(title_text="swapped with", row=3, col=j)
