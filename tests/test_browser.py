@@ -7,6 +7,7 @@ Screenshots go to a temporary folder, or to $NASLOSS_SCREENSHOTS when set (e.g. 
 import importlib.util
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -121,7 +122,15 @@ UNREADABLE = [     # what a person cannot read in full, each a class of defect t
     "go.Figure(go.Scatter(y=[1, 2])).update_layout(xaxis_title='s.d. of the mean over )')",   # the start of a label lost
     "import ipywidgets as W\nW.Text(description='weighted_kwargs of the loss', layout=W.Layout(width='300px'),"
     " placeholder='JSON, e.g. {\"lower_bound\": 0.05, \"weighting\": \"exp_gt\"}')",   # a label and a hint cut by their box
+    "go.Figure([go.Scatter(y=[60, 12, 5.6, 5.5, 5.6, 5.5, 5.5, 5.5]), go.Scatter(y=[45, 9, 5.7, 5.6, 5.6, 5.6, 5.6, 5.6])])",
+                                              # every line flat: its first points set the y range (Fig. 7 before issue 22)
+    "from IPython.display import HTML\nHTML(\"<table><tr><td style='max-width: 90px; overflow: hidden; white-space: nowrap'>"
+    "weighted losses lead precision@5 on every space</td></tr></table>\")",          # a table cell cut by its box
 ]
+
+READABLE_LINES = ("from plotly.subplots import make_subplots\nf = make_subplots(cols=2)\n"   # not flat: lines that differ,
+                  "f.add_scatter(y=[1, 2, 3, 4], row=1, col=1).add_scatter(y=[4, 3, 2, 1], row=1, col=1)\n"   # and one step line alone
+                  "f.add_scatter(y=[0] * 10 + [1] * 190, line_shape='hv', row=1, col=2)")
 
 NO_REDRAW = """import ipywidgets as W, plotly.graph_objects as go
 from IPython.display import display
@@ -144,6 +153,7 @@ def test_catches_what_a_user_would_see_wrong_and_stops_everything(tmp_path):
         "display({'application/vnd.jupyter.widget-view+json': {'model_id': 'gone', "   # the front end cannot find
         "'version_major': 2, 'version_minor': 0}, 'text/plain': 'VBox()'}, raw=True)",
         *UNREADABLE,                                                                   # text cut or drawn over
+        READABLE_LINES,                                                                # fine
         "raise ValueError('boom')",
     ])
     good = _notebook(tmp_path / "figure_widget.ipynb", [FIGURE_WIDGET])
@@ -158,9 +168,12 @@ def test_catches_what_a_user_would_see_wrong_and_stops_everything(tmp_path):
     for cell, what in ((1, "a plotly figure's repr"), (2, "a plotly figure's repr"), (4, "a widget did not render"),
                        (5, 'a table cell cut with "..."'), (6, "overlapping titles in a figure"),
                        (7, 'a label ending in ")" with no "("'), (8, "a widget label cut by its box"),
-                       (8, "a hint cut by its input box"), (9, "raised ValueError: boom")):
-        assert f"cell {cell}" in fails[str(bad)] and what in fails[str(bad)], f"cell {cell}: {what!r} not reported:\n{log}"
-    assert "cell 0" not in fails[str(bad)] and "cell 3" not in fails[str(bad)], fails[str(bad)]
+                       (8, "a hint cut by its input box"), (9, "2 traces squeezed into"), (10, "a table cell cut by its box"),
+                       (12, "raised ValueError: boom")):
+        assert re.search(rf"cell {cell}\b", fails[str(bad)]), f"cell {cell} not reported:\n{log}"
+        assert what in fails[str(bad)], f"cell {cell}: {what!r} not reported:\n{log}"
+    for fine in (0, 3, 11):
+        assert not re.search(rf"cell {fine}\b", fails[str(bad)]), fails[str(bad)]
     assert "'pick' from 'a' to 'b' did not redraw a figure" in fails[str(stuck)], log
     assert f"{good}: 'pick' 'a' -> 'b' redrew 1 figure(s)" in log, log
     assert [r["notebook"] for r in rep["results"]] == [str(good)]

@@ -8,9 +8,10 @@ With no notebook, every notebook of TARGETS below is checked. For each notebook 
   2. fails if a cell shows an error (traceback, an error on stderr), a figure's or widget's repr as text
      (`Figure({...`, a list of dicts) instead of the figure, or a widget that did not render
      ("Error displaying widget", "Loading widget..." that never ends), or a plotly figure that did not draw;
-     and if text a person reads is not readable in full (JS_TEXT_DEFECTS): a table cell cut with "...", titles
-     of a figure drawn over each other or cut at its edge, a label ending in ")" with no "(", a widget label or
-     input hint cut by its box (checked again after every widget change);
+     and if text a person reads is not readable in full (JS_TEXT_DEFECTS): a table cell cut with "..." or by its
+     box, titles of a figure drawn over each other or cut at its edge, a label ending in ")" with no "(", a widget
+     label or input hint cut by its box, or two or more lines squeezed into under 3% of their y axis (past each line's
+     first quarter) so that every one looks flat (checked again after every widget change);
   3. for a notebook in TARGETS: in the cell that shows its explorer, sets each widget (found by its ipywidgets
      `description` label) to a new value, and fails unless a plotly figure of that cell is redrawn (compared
      by the data and layout the browser holds), with the expected title when one is given (a button's change can
@@ -81,6 +82,11 @@ TARGETS = [
         Change("damage", "noise"),                          # its mark moves to the noise row
         Change("amount", 8),
     )),
+    Target("nbs/07_train.ipynb", cell='trial_explorer("nbgraph"', upto=True, changes=(   # the same explorer, opened at the top
+        Change("space", "toy", redraws=False), Change("portion %", 50, redraws=False),   # of the notebook of `fit`
+        Change("epochs", 10, redraws=False),
+        Change("train", "press", figure="training loss", done="run 1 finished"),
+    )),
     Target("nbs/09_study.ipynb", cell='trial_explorer("nbgraph"', upto=True, changes=(   # its tests train ~40 s: nbdev_test's
         Change("space", "toy", redraws=False),              # 27 cells: the check is the history, not the training
         Change("portion %", 50, redraws=False), Change("epochs", 15, redraws=False),
@@ -94,6 +100,19 @@ TARGETS = [
         Change("study", "fig3", figure="against the training size"),   # a study of sizes opens in the sizes view
         Change("view", "bars", figure="kendall_tau"),                  # 20 settings: one size per space, said so
         Change("study", "table1", figure="MLP (AP)"),                  # which column is which predictor
+    )),
+    Target("nbs/13_search.ipynb", cell="search_panel(", upto=True, changes=(     # driven by its visible controls only: a
+        Change("space", "toy", redraws=False), Change("methods", "random", redraws=False),   # tiny search, then its
+        Change("budget", 12, redraws=False), Change("runs", 2, redraws=False),              # regret figure
+                                                                    # (a control already so is left as it is)
+        Change("run", "press", done="done"),
+    )),
+    Target("nbs/15a_darts_train.ipynb", cell='darts_explorer("DARTS-V2"', upto=True, changes=(   # a tiny DARTS training:
+        Change("epochs", 2, redraws=False), Change("train images", 1024, redraws=False),     # 64 steps on 1,024 images
+        Change("use cache", False, redraws=False),                                           # trained here, not read
+        Change("train", "press", figure="validation accuracy", done="run 1 finished"),
+        Change("genotype", "every edge max_pool_3x3", redraws=False),
+        Change("train", "press", figure="validation accuracy", done="run 2 finished"),       # run 2 beside run 1
     )),
 ]
 
@@ -387,7 +406,8 @@ JS_RUN_ALL = """() => {
 
 JS_RUN_UPTO = """(text) => {
   const app = window.jupyterapp, w = app.shell.currentWidget;
-  const i = w.content.widgets.findIndex(c => c.model.type === 'code' && c.model.sharedModel.getSource().includes(text));
+  const i = w.content.widgets.findIndex(c => c.model.type === 'code' && c.model.sharedModel.getSource().includes(text)
+      && !/^\\s*#\\|\\s*export/.test(c.model.sharedModel.getSource()));
   if (i < 0) return -1;
   window.__bc_run = null; window.__bc_kstates = [];
   w.sessionContext.statusChanged.connect((_, st) => window.__bc_kstates.push(st));
@@ -448,7 +468,8 @@ JS_CELL_TEXT = """(i) => (document.querySelectorAll('.jp-Notebook .jp-Cell')[i] 
 
 JS_FIND_CELL = """(text) => {
   const w = window.jupyterapp.shell.currentWidget;
-  const i = w.content.widgets.findIndex(c => c.model.type === 'code' && c.model.sharedModel.getSource().includes(text));
+  const i = w.content.widgets.findIndex(c => c.model.type === 'code' && c.model.sharedModel.getSource().includes(text)
+      && !/^\\s*#\\|\\s*export/.test(c.model.sharedModel.getSource()));
   return i;
 }"""
 
@@ -526,6 +547,34 @@ JS_TEXT_DEFECTS = """() => {
       if (ox > 2 && oy > 2) out.push({cell: i, kind: 'overlapping titles in a figure', text: uniq[x].t + ' | ' + uniq[y].t});
     }
   });
+  // the bulk of the lines (each line's points after its first quarter, where a search's first random queries sit) of
+  // two or more lines on one y axis filling under 3% of that axis: every line looks flat (Fig. 7's defect)
+  w.content.node.querySelectorAll('.js-plotly-plot').forEach(p => {
+    const fl = p._fullLayout, fd = p._fullData; if (!fl || !fd) return;
+    const groups = {};
+    fd.forEach(t => {
+      if (t.visible !== true || (t.type !== 'scatter' && t.type !== 'scattergl')) return;
+      const ys = Array.from(t.y || [], Number).filter(Number.isFinite);
+      if (ys.length < 3) return;
+      const ya = t.yaxis || 'y';
+      (groups[ya] = groups[ya] || []).push(ys.slice(Math.ceil(ys.length / 4)));
+    });
+    Object.entries(groups).forEach(([ya, tails]) => {
+      const ax = fl['yaxis' + ya.slice(1)];
+      if (tails.length < 2 || !ax || !ax.range || ax.type === 'category' || ax.type === 'date') return;
+      const f = ax.type === 'log' ? (v => v > 0 ? Math.log10(v) : NaN) : (v => v);
+      const vals = tails.flat().map(f).filter(Number.isFinite), span = Math.abs(Number(ax.range[1]) - Number(ax.range[0]));
+      if (!vals.length || !(span > 0)) return;
+      const share = (Math.max(...vals) - Math.min(...vals)) / span;
+      const name = (ax.title && ax.title.text) || (fl.title && fl.title.text) || ya;
+      if (share < 0.03) out.push({cell: cellOf(p), kind: `${tails.length} traces squeezed into ${(100 * share).toFixed(1)}% of the y range`, text: name});
+    });
+  });
+  w.content.node.querySelectorAll('.jp-OutputArea td, .jp-OutputArea th').forEach(td => {
+    const st = getComputedStyle(td);
+    if (td.scrollWidth > td.clientWidth + 1 && (st.textOverflow === 'ellipsis' || /hidden|clip/.test(st.overflowX)))
+      out.push({cell: cellOf(td), kind: 'a table cell cut by its box', text: txt(td).slice(0, 70)});
+  });
   const ctx = document.createElement('canvas').getContext('2d');
   w.content.node.querySelectorAll('.jp-OutputArea .widget-label, .jp-OutputArea .widget-label-basic').forEach(l => {
     if (l.offsetParent !== null && l.scrollWidth > l.clientWidth + 1) out.push({cell: cellOf(l), kind: 'a widget label cut by its box', text: txt(l)});
@@ -551,6 +600,17 @@ def text_defects(page) -> list[str]:
 
 
 # ---------------------------------------------------------------- checks of one notebook
+
+def _plain(text) -> str:
+    "A shown text with no-break spaces as spaces (ipywidgets shows an option's spaces so), stripped"
+    return str(text).replace("\xa0", " ").strip()
+
+
+def _same(shown, value) -> bool:
+    "Whether a widget shows `value` (a checkbox shows true / false)"
+    if isinstance(value, bool): return _plain(shown).lower() == str(value).lower()
+    return _plain(shown) == str(value)
+
 
 def _first(s: str, n: int = 90) -> str:
     s = s.strip().replace("\n", " ")
@@ -640,10 +700,11 @@ def set_widget(page, kind: str, value, name: str, desc: str, cls: str = ""):
     box = page.locator("[data-bc-target]")
     if kind in ("dropdown", "select"):
         sel = box.locator("select")
-        labels = sel.locator("option").all_inner_texts()
-        if str(value) not in [s.strip() for s in labels]:
-            raise CheckFailed(f"{name}: widget {desc!r} has no option {value!r}; options: {labels}")
-        sel.select_option(label=str(value))
+        labels = sel.locator("option").all_inner_texts()     # ipywidgets writes an option's spaces as no-break spaces
+        plain = [_plain(s) for s in labels]
+        if str(value) not in plain:
+            raise CheckFailed(f"{name}: widget {desc!r} has no option {value!r}; options: {plain}")
+        sel.select_option(label=labels[plain.index(str(value))].strip())
     elif kind == "slider":
         ro = box.locator(".widget-readout")
         ro.click()
@@ -747,12 +808,16 @@ def check_notebook(page, lab: Lab, target: Target, out: Path, timeout: float, lo
             raise CheckFailed(f"{name}: no widget with description {ch.widget!r} is shown in {where}")
         if found["found"] > 1:
             log(f"{name}: {found['found']} widgets in {where} have description {ch.widget!r}; using the first")
-        if found["current"] is not None and str(found["current"]).strip() == str(ch.value):
+        if found["current"] is not None and _same(found["current"], ch.value) and not ch.redraws:
+            log(f"{name}: {ch.widget!r} already shows {ch.value!r}")
+            result["changes"].append({"widget": ch.widget, "value": ch.value, "s": 0})
+            continue
+        if found["current"] is not None and _same(found["current"], ch.value):
             raise CheckFailed(f"{name}: widget {ch.widget!r} already has the value {ch.value!r}: pick another in TARGETS")
         if not ch.redraws:
             set_widget(page, found["kind"], ch.value, name, ch.widget, found["cls"])
             end = time.monotonic() + 10
-            while str(page.evaluate(JS_FIND_WIDGET, [ch.widget, cell_index])["current"]).strip() != str(ch.value):
+            while not _same(page.evaluate(JS_FIND_WIDGET, [ch.widget, cell_index])["current"], ch.value):
                 if time.monotonic() > end:
                     now = page.evaluate(JS_FIND_WIDGET, [ch.widget, cell_index])["current"]
                     raise CheckFailed(f"{name}: set {found['kind']} {ch.widget!r} to {ch.value!r}, but it shows {now!r}")
