@@ -41,8 +41,8 @@ def test_fig7_is_regret_on_a_log_axis_and_darts_shows_val_and_test(tmp_path):
     assert any(k == "note" and "test curve" in t for k, t, _ in darts)
 
 
-@pytest.mark.parametrize("name, on", [("search", True), ("darts", True), ("fig2", None)])
+@pytest.mark.parametrize("name, on", [("search", True), ("darts", True), ("fig2", True), ("table1", True)])
 def test_reproduce_embeds_plotlyjs_where_a_notebook_asks(name, on, tmp_path):
-    "e04 embeds plotly.js only with standalone=True (a JupyterLab run would save 4.8 MB); reproduce's copies are read elsewhere"
+    "The experiment notebooks embed plotly.js only with standalone=True (a JupyterLab run would save 4.8 MB); reproduce's copies are read elsewhere"
     for mode in ("committed", "rerun", "smoke"):
         assert load_params(name, mode, tmp_path, ROOT).get("standalone") is on
