@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 import torch
-from .core import InvalidParameterError, NasLossError, check_choice
+from .core import InvalidParameterError, NasLossError, Registry, check_choice
 from .losses import LOSSES, scale_targets, optim_defaults
 from .predictors import PREDICTORS, make_predictor
 from .spaces.base import TabularSpace, load_space
@@ -18,15 +18,16 @@ from .study import auto_scaling, build_loss
 from .train import fit, fit_many, predict
 
 # %% auto #0
-__all__ = ['SEARCH_DEFAULTS', 'SEARCH_SOURCES', 'REA_DEFAULTS', 'REA_SOURCES', 'BASELINES', 'STRATEGIES', 'HISTORY_COLUMNS',
+__all__ = ['SEARCH_DEFAULTS', 'SEARCH_SOURCES', 'REA_DEFAULTS', 'REA_SOURCES', 'HISTORY_COLUMNS', 'STRATEGIES', 'BASELINES',
            'SEARCH_SCHEMA', 'SEARCH_KEYS', 'SEARCH_SPACE_KEYS', 'METHOD_KEYS', 'ERROR_SPACES', 'PAPER_SEARCH',
            'VAL_NOTES', 'VALUES', 'n_classes', 'initial_sample', 'candidates', 'parents_of', 'replacement_rows',
-           'active_loss', 'check_search', 'SearchStoppedWarning', 'run_searches', 'run_search', 'load_search_config',
-           'search_settings', 'run_key', 'trains', 'run_setting_block', 'search_results', 'consolidate_search',
-           'whole_runs', 'write_runs', 'select_search', 'search_plan', 'run_search_sweep', 'final_results',
-           'search_table', 'search_regret', 'search_curves', 'regret_floor', 'search_figure', 'search_findings',
-           'choose_switch', 'search_markdown', 'best_found', 'search_anytime', 'anytime_markdown', 'auto_credits',
-           'auto_figure', 'search_panel']
+           'active_loss', 'check_search', 'SearchStoppedWarning', 'Strategy', 'StrategyRegistry', 'PredictorGuided',
+           'RandomSearch', 'RegularizedEvolution', 'Auto', 'LocalSearch', 'run_searches', 'run_search',
+           'load_search_config', 'search_settings', 'run_key', 'trains', 'run_setting_block', 'search_results',
+           'consolidate_search', 'whole_runs', 'write_runs', 'select_search', 'search_plan', 'run_search_sweep',
+           'final_results', 'search_table', 'search_regret', 'search_curves', 'regret_floor', 'search_figure',
+           'search_findings', 'choose_switch', 'search_markdown', 'best_found', 'search_anytime', 'anytime_markdown',
+           'auto_credits', 'auto_figure', 'search_panel']
 
 # %% ../nbs/13_search.ipynb #af4c30d5
 SEARCH_DEFAULTS = dict(n_init=10, k=10, n_candidates=100, max_parents=50, mutation_attempts=100)
@@ -40,8 +41,6 @@ SEARCH_SOURCES = {
 REA_DEFAULTS = dict(population=10, tournament=3)
 REA_SOURCES = {"population": "NAS-Bench-201 / NATS-Bench authors' REA scripts (--ea_population 10)",
                "tournament": "the same scripts (--ea_sample_size 3); drawn with replacement (Real et al. 2019)"}
-BASELINES = ("random", "rea")
-STRATEGIES = ("auto",)   # predictor-guided methods that are not one loss (`nasloss_nb.auto`)
 
 # %% ../nbs/13_search.ipynb #61cfa22c
 class _Table:
@@ -181,7 +180,7 @@ def _int(name: str, v, lo: int = 1) -> int:
 def check_search(space: TabularSpace, method: str, budget, *, n_init, k, n_candidates, max_parents,
                  mutation_attempts, population=None, tournament=None, predictor="gcn") -> None:
     "Raise a clear error for any search setting no run can use (before anything is queried)"
-    check_choice(method, ["predictor", *BASELINES], "search method")
+    check_choice(method, ["predictor", *(n for n, s in STRATEGIES.items() if not s.trains)], "search method")
     n_init, budget = _int("n_init", n_init), _int("budget", budget)
     for name, v in dict(k=k, n_candidates=n_candidates, max_parents=max_parents, mutation_attempts=mutation_attempts).items():
         _int(name, v)
@@ -325,9 +324,9 @@ def _predictor_step(tab, runs, it, budget, cfg):
                 if i not in set(take.tolist()): r.seen.discard(tab.cls(cand[i]))
 
 # %% ../nbs/13_search.ipynb #a8843d51
-def _random_step(tab: _Table, r: _Run, budget: int, order: dict) -> None:
-    "Random search: the next rows of the run's fixed random order whose class is new"
-    perm = order.setdefault(r.seed, iter(r.rng.permutation(len(tab.space)).tolist()))
+def _random_step(tab: _Table, r: _Run, budget: int) -> None:
+    "Random search until `budget`: the rows of the run's random order whose class is new"
+    perm = iter(r.rng.permutation(len(tab.space)).tolist())
     while len(r.rows) < budget:
         row = next(perm, None)
         if row is None: r.stop(budget); return
@@ -369,14 +368,132 @@ def _fill(tab: _Table, r: _Run, n: int) -> list[int]:
         if c not in r.seen: r.seen.add(c); out.append(row)
     return out
 
+# %% ../nbs/13_search.ipynb #46d212f3
+class Strategy:
+    "A search method: how each run picks its next queries (subclass, write `step`, register it in `STRATEGIES`)"
+    trains: bool = False      # trains a predictor: takes `loss_kwargs` and the predictor settings
+
+    def settings(self, method: str, cfg: dict) -> dict:
+        "`cfg` checked and completed for `method`, before any query (default: as given)"
+        return cfg
+
+    def step(self, tab: _Table, runs: list[_Run], it: int, budget: int, cfg: dict) -> None:
+        "Query the next architectures of each active run (`r.add`), or end one that cannot go on (`r.stop`)"
+        raise NotImplementedError
+
+    def search(self, space: TabularSpace, method: str, budget: int, seeds: list[int], cfg: dict,
+               callback: Callable | None = None) -> pd.DataFrame:
+        "The loop: runs start from their seed's initial sample; `step` until each reaches `budget` or stops"
+        tab = _Table(space); loss = method if self.trains else ""
+        runs = [_Run(tab, s, cfg["n_init"]) for s in seeds]
+        emit = (lambda: callback(_history(tab, runs, method, loss))) if callback else (lambda: None)
+        emit(); it = 0
+        while any(not r.stopped and len(r.rows) < budget for r in runs):
+            it += 1; self.step(tab, runs, it, budget, cfg); emit()
+        for r in runs:
+            if r.stopped: warnings.warn(f"search on {space.name}/{space.task}, method {method}, seed {r.seed}: {r.stopped}",
+                                        SearchStoppedWarning, stacklevel=4)
+        return _history(tab, runs, method, loss)
+
+class StrategyRegistry(Registry):
+    "Method name -> `Strategy`: the registered ones, and any loss of `LOSSES` -> `fallback` (the predictor loop)"
+    def __init__(self, what: str, fallback: Strategy): super().__init__(what); self.fallback = fallback
+    def __missing__(self, name):
+        if isinstance(name, str) and name in LOSSES: return self.fallback
+        check_choice(name, self.names(), self.what)
+    def __contains__(self, name) -> bool:
+        return isinstance(name, str) and (dict.__contains__(self, name) or name in LOSSES)
+    def names(self) -> list[str]:
+        "Every valid method name: the losses, then the registered strategies"
+        return sorted(LOSSES) + [n for n in self if n not in LOSSES]
+
+
+# %% ../nbs/13_search.ipynb #5ec0f430
+class PredictorGuided(Strategy):
+    "NPENAS-style predictor-guided evolution, the predictor trained with the method's loss (any loss of `LOSSES`)"
+    trains = True
+    def settings(self, method: str, cfg: dict) -> dict:
+        "The loss built once (unknown or ill-typed hyperparameters raise here); the loss's epochs and lr filled in"
+        from nasloss_nb.losses import loss_fn
+        loss_fn(method, **(cfg["loss_kwargs"] or {}))
+        o = optim_defaults(method)
+        opt = dict(epochs=o["epochs"] if cfg["epochs"] is None else _int("epochs", cfg["epochs"]),
+                   lr=o["lr"] if cfg["lr"] is None else float(cfg["lr"]), batch_size=_int("batch_size", cfg["batch_size"], 2),
+                   weight_decay=float(cfg["weight_decay"]))
+        return {**cfg, "loss": method, "opt": opt}
+    def step(self, tab, runs, it, budget, cfg): _predictor_step(tab, runs, it, budget, cfg)
+
+class RandomSearch(Strategy):
+    "Random search: each run queries its own random order of the table, new classes only"
+    def step(self, tab, runs, it, budget, cfg):
+        for r in runs: _random_step(tab, r, budget)
+
+class RegularizedEvolution(Strategy):
+    "REA (Real et al. 2019) with the NAS-Bench-201 authors' population and tournament (`REA_SOURCES`)"
+    def step(self, tab, runs, it, budget, cfg):
+        for r in runs: _rea_step(tab, r, budget, cfg["population"], cfg["tournament"], cfg["mutation_attempts"])
+
+class Auto(Strategy):
+    "`nasloss_nb.auto`: the loss chooses itself; its own loop, whose history records each candidate's credit"
+    trains = True
+    def settings(self, method: str, cfg: dict) -> dict:
+        "auto's settings checked (`check_auto`); its common epochs and lr filled in"
+        from nasloss_nb.auto import AUTO_OPTIM, check_auto
+        check_auto(cfg["loss_kwargs"], cfg["k"])
+        opt = dict(epochs=AUTO_OPTIM["epochs"] if cfg["epochs"] is None else int(cfg["epochs"]),
+                   lr=AUTO_OPTIM["lr"] if cfg["lr"] is None else float(cfg["lr"]),
+                   batch_size=int(cfg["batch_size"]), weight_decay=float(cfg["weight_decay"]))
+        return {**cfg, "opt": opt}
+    def search(self, space, method, budget, seeds, cfg, callback=None):
+        "`run_auto`'s loop and history (each candidate loss's credit per query)"
+        from nasloss_nb.auto import run_auto
+        keep = ("opt", "predictor", "predictor_kwargs", "device", "k", "n_init", "n_candidates", "max_parents", "mutation_attempts")
+        return run_auto(space, budget, seeds, loss_kwargs=cfg["loss_kwargs"], callback=callback, cfg={k: cfg[k] for k in keep})
+
+STRATEGIES = StrategyRegistry("search method", PredictorGuided())
+STRATEGIES.register("random")(RandomSearch())
+STRATEGIES.register("rea")(RegularizedEvolution())
+STRATEGIES.register("auto")(Auto())
+
+
+# %% ../nbs/13_search.ipynb #842b10b9
+def _ls_step(tab: _Table, r: _Run, budget: int) -> None:
+    "Local search until `budget`: first improvement over the shuffled neighbourhood, a random restart at a local optimum"
+    val = tab.space.val
+    ok = lambda row: -np.inf if np.isnan(val[row]) else float(val[row])    # a failed evaluation is beaten by any value
+    best, climb = parents_of(tab, r.rows, 1), 1
+    cur = best[0] if best else None                       # no finite initial value: restart at once
+    while len(r.rows) < budget:
+        moved, missed = False, 0
+        for row in (r.rng.permutation(tab.neighbours(cur)).tolist() if cur is not None else []):
+            if row < 0: missed += 1; continue             # outside the table: skipped, counted
+            if tab.cls(row) in r.seen: continue          # queried already: never twice
+            r.seen.add(tab.cls(row)); r.add([row], [np.nan], climb, "", 0.0, 0.0, missed); missed = 0
+            if ok(row) > ok(cur): cur, moved = row, True; break
+            if len(r.rows) >= budget: return
+        if moved: continue
+        new = _fill(tab, r, 1)                            # a local optimum: a random unqueried architecture
+        if not new: r.stop(budget); return
+        climb += 1; r.add(new, [np.nan], climb, "", 0.0, 0.0, 0); cur = new[0]
+
+class LocalSearch(Strategy):
+    "Local search (White et al. 2020): first improvement over the one-change neighbourhood, random restarts"
+    def step(self, tab, runs, it, budget, cfg):
+        for r in runs: _ls_step(tab, r, budget)
+
+STRATEGIES.register("ls")(LocalSearch())
+BASELINES = tuple(n for n, s in STRATEGIES.items() if not s.trains)   # the built-in strategies that train nothing
+
+
 # %% ../nbs/13_search.ipynb #801ddc08
 _SEARCH_CONTRACT = """
 
     method / loss: predictor-guided evolution with any loss of `LOSSES` (e.g. 'mse', 'hr', 'listmle', 'warp',
-        'mape', 'ew'; 'pw' = the paper's PWLNAS, 'pw_smooth' its smooth variant), or a baseline: 'random'
-        (random search) or 'rea' (regularized evolution: `population`, `tournament`, `mutation_attempts`
-        tries per child). Baselines train nothing and ignore the predictor settings; `loss_kwargs` given to one
-        is an error.
+        'mape', 'ew'; 'pw' = the paper's PWLNAS, 'pw_smooth' its smooth variant), or a strategy of `STRATEGIES`:
+        'auto' (the loss chooses itself), 'random' (random search), 'rea' (regularized evolution: `population`,
+        `tournament`, `mutation_attempts` tries per child) or 'ls' (local search, White et al. 2020: first
+        improvement over the one-change neighbourhood, random restart at a local optimum). Baselines (strategies
+        that train nothing) ignore the predictor settings; `loss_kwargs` given to one is an error.
     loss_kwargs: the loss's hyperparameters (`losses.hyperparameters(name)`), checked before any query. PW:
         warmup='hr' (ranking loss while fewer than `switch_at` architectures are queried), weighted='mape'
         (after), switch_at=40, warmup_kwargs / weighted_kwargs. PW-smooth: ranking, weighted, start, full_at,
@@ -400,7 +517,7 @@ _SEARCH_CONTRACT = """
         space: `label` defaults to the method and `key` to space/task/label/seed."""
 
 def run_searches(space: TabularSpace | str,   # a loaded space (any TabularSpace, any name), or a load_space name
-                 method: str,                  # a loss of LOSSES (predictor-guided evolution), 'random' or 'rea'
+                 method: str,                  # a loss of LOSSES (predictor-guided evolution) or a strategy: auto, random, rea, ls
                  budget: int,                  # architectures queried per run, the initial ones included
                  seeds: Sequence[int] = (0,),  # one run per seed; same seed = same initial sample for every method
                  *, task: str | None = None,   # task, when `space` is a name (None: the space's first)
@@ -423,59 +540,24 @@ def run_searches(space: TabularSpace | str,   # a loaded space (any TabularSpace
                 ) -> pd.DataFrame:
     "Run one search setting for every seed; return the tidy query history (one row per query)"
     if isinstance(space, str): space = load_space(space, task)
-    if not isinstance(method, str): raise InvalidParameterError(f"method must be a loss name, 'random' or 'rea'; got {method!r}")
-    kind = method if method in BASELINES else "predictor"
-    if kind == "predictor": check_choice(method, sorted(LOSSES) + list(BASELINES) + list(STRATEGIES), "search method (a loss, 'auto', 'random' or 'rea')")
+    if not isinstance(method, str): raise InvalidParameterError(f"method must be a loss name or a strategy ({', '.join(STRATEGIES)}); got {method!r}")
+    strat = STRATEGIES[check_choice(method, STRATEGIES.names(), STRATEGIES.what)]
+    kind = "predictor" if strat.trains else method
     check_search(space, kind, budget, n_init=n_init, k=k, n_candidates=n_candidates, max_parents=max_parents,
                  mutation_attempts=mutation_attempts, population=population, tournament=tournament, predictor=predictor)
     seeds, device = _check_run_args(kind, method, seeds, loss_kwargs=loss_kwargs, predictor=predictor,
                                     predictor_kwargs=predictor_kwargs, epochs=epochs, lr=lr, batch_size=batch_size,
                                     weight_decay=weight_decay, batched=batched, device=device, callback=callback)
-    if method == "auto":
-        from nasloss_nb.auto import check_auto
-        check_auto(loss_kwargs, k)                            # unknown candidates, bad settings raise here
-    elif kind == "predictor":
-        from nasloss_nb.losses import loss_fn
-        loss_fn(method, **(loss_kwargs or {}))                 # unknown or ill-typed hyperparameters raise here
-    if method == "auto":                                     # the loss chooses itself: nasloss_nb.auto
-        from nasloss_nb.auto import AUTO_OPTIM, run_auto
-        opt = dict(epochs=AUTO_OPTIM["epochs"] if epochs is None else int(epochs), lr=AUTO_OPTIM["lr"] if lr is None else float(lr),
-                   batch_size=int(batch_size), weight_decay=float(weight_decay))
-        return run_auto(space, budget, seeds, loss_kwargs=loss_kwargs, callback=callback,
-                        cfg=dict(opt=opt, predictor=predictor, predictor_kwargs=predictor_kwargs, device=device, k=k, n_init=n_init,
-                                 n_candidates=n_candidates, max_parents=max_parents, mutation_attempts=mutation_attempts))
-    tab = _Table(space)
-    runs = [_Run(tab, s, n_init) for s in seeds]
-    emit = (lambda: callback(_history(tab, runs, method, method if kind == "predictor" else ""))) if callback else (lambda: None)
-    emit()
-    if kind == "random":
-        order = {}
-        for r in runs: _random_step(tab, r, budget, order)
-    elif kind == "rea":
-        for r in runs: _rea_step(tab, r, budget, population, tournament, mutation_attempts)
-    else:
-        opt = optim_defaults(method)
-        opt = dict(epochs=opt["epochs"] if epochs is None else _int("epochs", epochs),
-                   lr=opt["lr"] if lr is None else float(lr), batch_size=_int("batch_size", batch_size, 2),
-                   weight_decay=float(weight_decay))
-        cfg = dict(loss=method, loss_kwargs=loss_kwargs, predictor=predictor, predictor_kwargs=predictor_kwargs,
-                   opt=opt, batched=batched, device=device, k=k, n_candidates=n_candidates, max_parents=max_parents,
-                   mutation_attempts=mutation_attempts)
-        it = 0
-        while any(not r.stopped and len(r.rows) < budget for r in runs):
-            it += 1
-            _predictor_step(tab, runs, it, budget, cfg)
-            emit()
-    for r in runs:
-        if r.stopped: warnings.warn(f"search on {space.name}/{space.task}, method {method}, seed {r.seed}: {r.stopped}",
-                                    SearchStoppedWarning, stacklevel=2)
-    out = _history(tab, runs, method, method if kind == "predictor" else "")
-    if callback and kind != "predictor": callback(out)
-    return out
+    cfg = strat.settings(method, dict(
+        n_init=n_init, k=k, n_candidates=n_candidates, max_parents=max_parents, mutation_attempts=mutation_attempts,
+        loss_kwargs=loss_kwargs, predictor=predictor, predictor_kwargs=predictor_kwargs, epochs=epochs, lr=lr,
+        batch_size=batch_size, weight_decay=weight_decay, population=population, tournament=tournament,
+        batched=batched, device=device))
+    return strat.search(space, method, budget, seeds, cfg, callback)
 
 def run_search(space: TabularSpace | str,   # a loaded space (any TabularSpace, any name), or a load_space name
                task: str | None,            # task, when `space` is a name (None: the space's first)
-               loss: str,                   # a loss of LOSSES (predictor-guided evolution), 'random' or 'rea'
+               loss: str,                   # a loss of LOSSES (predictor-guided evolution) or a strategy: auto, random, rea, ls
                budget: int,                 # architectures queried, the initial ones included
                seed: int = 0,               # the run's seed (its initial sample and every draw)
                *, predictor: str = "gcn",   # key of PREDICTORS: gcn | mlp | transformer
@@ -514,7 +596,7 @@ from .sweep import _unknown      # the sweep's unknown-key message: the same con
 
 SEARCH_SCHEMA = 1
 SEARCH_KEYS = {"name": "config name (str)", "spaces": "list of {space, task, options, kwargs}",
-               "methods": "loss names, 'random', 'rea', or {method, label, kwargs}", "budget": "queries per run (int)",
+               "methods": "loss names, strategies (auto, random, rea, ls), or {method, label, kwargs}", "budget": "queries per run (int)",
                "seeds": "int n (= 0..n-1) or a list of distinct ints", "seed_block": "runs trained together (int)",
                "predictor": "gcn | mlp | transformer", "predictor_kwargs": "dict", "epochs": "int or null",
                "lr": "float or null", "batch_size": "int >= 2", "weight_decay": "float >= 0",
@@ -541,13 +623,13 @@ def _methods(raw) -> list[dict]:
         n, m = f"methods[{i}]", {"method": m} if isinstance(m, str) else m
         if not isinstance(m, dict): raise InvalidParameterError(f"{n}={m!r}: need a method name or a mapping {{method, label, kwargs}}")
         _unknown(m, METHOD_KEYS, f"methods entry {m}")
-        check_choice(m.get("method"), sorted(LOSSES) + list(BASELINES) + list(STRATEGIES), "search method (a loss, 'auto', 'random' or 'rea')")
+        check_choice(m.get("method"), STRATEGIES.names(), STRATEGIES.what)
         m = {"label": m["method"], "kwargs": {}, **m}
         if not (isinstance(m["label"], str) and m["label"].strip()):       # it names the method in tables and run keys
             raise InvalidParameterError(f"{n}.label={m['label']!r}: need a non-empty string")
         check_dict(m["kwargs"], f"{n}.kwargs (of method {m['label']!r})", none=False)
-        if m["method"] in BASELINES and m["kwargs"]: raise InvalidParameterError(f"{n}: baseline {m['method']!r} takes no kwargs")
-        if m["method"] not in BASELINES: _check_method_kwargs(m["method"], m["kwargs"])
+        if not STRATEGIES[m["method"]].trains and m["kwargs"]: raise InvalidParameterError(f"{n}: baseline {m['method']!r} takes no kwargs")
+        if STRATEGIES[m["method"]].trains: _check_method_kwargs(m["method"], m["kwargs"])
         out.append(m)
     labels = [m["label"] for m in out]
     if len(set(labels)) != len(labels): raise InvalidParameterError(f"method labels must be distinct, got {labels}")
@@ -568,7 +650,7 @@ def _space_entry(s, methods: dict) -> dict:
     for lab, over in kw.items():
         m = methods[check_choice(lab, list(methods), f"method label in kwargs of spaces entry {s['space']}/{task}")]
         check_dict(over, f"kwargs.{lab}", none=False)
-        if m["method"] in BASELINES: raise InvalidParameterError(f"kwargs.{lab}={over!r}: baseline {m['method']!r} takes no kwargs")
+        if not STRATEGIES[m["method"]].trains: raise InvalidParameterError(f"kwargs.{lab}={over!r}: baseline {m['method']!r} takes no kwargs")
         _check_method_kwargs(m["method"], {**m["kwargs"], **over})       # the merged kwargs this setting will run with
     return {"space": s["space"], "task": task, "options": options, "kwargs": kw}
 
@@ -624,7 +706,7 @@ def search_settings(cfg: dict) -> list[dict]:
     out = []
     for s in cfg["spaces"]:
         for m in cfg["methods"]:
-            base = m["method"] in BASELINES
+            base = not STRATEGIES[m["method"]].trains
             st = {"space": s["space"], "task": s["task"], "options": s["options"], "method": m["method"],
                   "label": m["label"], "kwargs": {**m["kwargs"], **s["kwargs"].get(m["label"], {})},
                   "seed_block": cfg["seed_block"], "budget": cfg["budget"], "n_init": cfg["n_init"]}
@@ -650,7 +732,7 @@ def run_setting_block(setting: dict, seeds: list[int], root: str | None = None,
     extra = {"scheduler": scheduler} if scheduler is not None and trains(setting) else {}
     space = load_space(setting["space"], setting["task"], root=root, **setting["options"], **extra)
     kw = {k: setting[k] for k in setting if k in (*_RUN_KEYS, "n_init", *REA_DEFAULTS, "mutation_attempts")}
-    if setting["method"] not in BASELINES: kw["loss_kwargs"] = setting["kwargs"] or None
+    if STRATEGIES[setting["method"]].trains: kw["loss_kwargs"] = setting["kwargs"] or None
     h = run_searches(space, setting["method"], seeds=seeds, **kw)
     keys = {s: run_key(setting, s) for s in seeds}
     return h.assign(label=setting["label"], kwargs=json.dumps(setting["kwargs"], sort_keys=True), key=h["seed"].map(keys),
@@ -762,7 +844,7 @@ def _precheck(cfg: dict, root, scheduler=None) -> None:
             extra = {"check_data": False} if scheduler and trained else {}    # the cluster's workers read the images
             space = load_space(s["space"], s["task"], root=root, **s["options"], **extra)
             for m in cfg["methods"]:
-                kind = m["method"] if m["method"] in BASELINES else "predictor"
+                kind = "predictor" if STRATEGIES[m["method"]].trains else m["method"]
                 check_search(space, kind, cfg["budget"], **{k: cfg[k] for k in (*SEARCH_DEFAULTS, *REA_DEFAULTS)},
                              predictor=cfg["predictor"])
             initial_sample(space, cfg["n_init"], 0)  # n_init distinct classes exist (a `canonical` may merge rows)
@@ -1006,7 +1088,7 @@ def regret_floor(regret) -> float:
     return float(10 ** np.floor(np.log10(r.min()) - 1e-9)) if len(r) else 1.0
 
 # %% ../nbs/13_search.ipynb #46dd1ebd
-_BASE_COLORS = {"random": "#7f7f7f", "rea": "#8c564b", "auto": "#e377c2"}
+_BASE_COLORS = {"random": "#7f7f7f", "rea": "#8c564b", "ls": "#2ca02c", "auto": "#e377c2"}
 _MORE = ("#bcbd22", "#393b79", "#637939", "#843c39", "#7b4173", "#17becf", "#e7ba52", "#3182bd")
 _WHAT = {"test": "the test value of the best-by-val architecture so far (the tables' value; it can worsen)",
          "val": "the best val so far (what the search maximises; it never worsens)"}
