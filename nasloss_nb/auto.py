@@ -108,17 +108,9 @@ def _fit_candidates(space, rows, y, cands, ckw, predictor, predictor_kwargs, see
 # %% ../nbs/13a_auto.ipynb #6f448cbc
 def _auto_step(tab, runs, it, budget, cfg, akw):
     "One auto iteration for every active run (grouped by training-set size)"
-    from nasloss_nb.search import _pool, _targets
+    from nasloss_nb.search import _targets, live_groups
     sp, cands = tab.space, akw["candidates"]
-    groups = {}
-    for r in runs:
-        if not r.stopped and len(r.rows) < budget: groups.setdefault(len(r.rows), []).append(r)
-    for n, grp in groups.items():
-        made = [_pool(tab, r, min(cfg["k"], budget - n), cfg) for r in grp]
-        for r, (c, _, _) in zip(grp, made):
-            if not c: r.stop(budget)
-        live = [(r, c, s, x) for r, (c, s, x) in zip(grp, made) if c]
-        if not live: continue
+    for n, live in live_groups(tab, runs, budget, cfg):
         rows = np.array([r.rows for r, *_ in live]); y, _ = _targets(sp, rows)
         models, train_s = _fit_candidates(sp, rows, y, cands, akw["candidate_kwargs"], cfg["predictor"], cfg["predictor_kwargs"],
                                           [r.seed * 1_000 + it for r, *_ in live], cfg["opt"], cfg["device"])

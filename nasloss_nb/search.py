@@ -21,13 +21,13 @@ from .train import fit, fit_many, predict
 __all__ = ['SEARCH_DEFAULTS', 'SEARCH_SOURCES', 'REA_DEFAULTS', 'REA_SOURCES', 'HISTORY_COLUMNS', 'STRATEGIES', 'BASELINES',
            'SEARCH_SCHEMA', 'SEARCH_KEYS', 'SEARCH_SPACE_KEYS', 'METHOD_KEYS', 'ERROR_SPACES', 'PAPER_SEARCH',
            'VAL_NOTES', 'VALUES', 'n_classes', 'initial_sample', 'candidates', 'parents_of', 'replacement_rows',
-           'active_loss', 'check_search', 'SearchStoppedWarning', 'Strategy', 'StrategyRegistry', 'PredictorGuided',
-           'RandomSearch', 'RegularizedEvolution', 'Auto', 'LocalSearch', 'run_searches', 'run_search',
-           'load_search_config', 'search_settings', 'run_key', 'trains', 'run_setting_block', 'search_results',
-           'consolidate_search', 'whole_runs', 'write_runs', 'select_search', 'search_plan', 'run_search_sweep',
-           'final_results', 'search_table', 'search_regret', 'search_curves', 'regret_floor', 'search_figure',
-           'search_findings', 'choose_switch', 'search_markdown', 'best_found', 'search_anytime', 'anytime_markdown',
-           'auto_credits', 'auto_figure', 'search_panel']
+           'active_loss', 'check_search', 'SearchStoppedWarning', 'live_groups', 'Strategy', 'StrategyRegistry',
+           'PredictorGuided', 'RandomSearch', 'RegularizedEvolution', 'Auto', 'LocalSearch', 'run_searches',
+           'run_search', 'load_search_config', 'search_settings', 'run_key', 'trains', 'run_setting_block',
+           'search_results', 'consolidate_search', 'whole_runs', 'write_runs', 'select_search', 'search_plan',
+           'run_search_sweep', 'final_results', 'search_table', 'search_regret', 'search_curves', 'regret_floor',
+           'search_figure', 'search_findings', 'choose_switch', 'search_markdown', 'best_found', 'search_anytime',
+           'anytime_markdown', 'auto_credits', 'auto_figure', 'search_panel']
 
 # %% ../nbs/13_search.ipynb #af4c30d5
 SEARCH_DEFAULTS = dict(n_init=10, k=10, n_candidates=100, max_parents=50, mutation_attempts=100)
@@ -299,9 +299,8 @@ def _pool(tab: _Table, r: _Run, need: int, cfg: dict) -> tuple[list[int], int, s
     extra = replacement_rows(tab, parents_of(tab, r.rows, cfg["max_parents"]), r.seen, r.rng, cfg["n_candidates"] - len(rows))
     return rows + extra, skipped, set(extra)
 
-def _predictor_step(tab, runs, it, budget, cfg):
-    "One iteration of predictor-guided evolution for every active run (grouped by training-set size)"
-    sp = tab.space
+def live_groups(tab: _Table, runs: list[_Run], budget: int, cfg: dict):
+    "Yield (n, [(run, candidates, skipped, replacements)]) per training-set size n of the active runs; a run left without candidates is stopped"
     groups: dict[int, list[_Run]] = {}
     for r in runs:
         if not r.stopped and len(r.rows) < budget: groups.setdefault(len(r.rows), []).append(r)
@@ -310,7 +309,12 @@ def _predictor_step(tab, runs, it, budget, cfg):
         for r, (c, _, _) in zip(grp, made):
             if not c: r.stop(budget)
         live = [(r, c, s, x) for r, (c, s, x) in zip(grp, made) if c]
-        if not live: continue
+        if live: yield n, live
+
+def _predictor_step(tab, runs, it, budget, cfg):
+    "One iteration of predictor-guided evolution for every active run (grouped by training-set size)"
+    sp = tab.space
+    for n, live in live_groups(tab, runs, budget, cfg):
         models, train_s = _train_group(sp, [r for r, *_ in live], cfg["loss"], cfg["loss_kwargs"], cfg["predictor"],
                                        cfg["predictor_kwargs"], it, cfg["opt"], cfg["batched"], cfg["device"])
         phase = active_loss(cfg["loss"], cfg["loss_kwargs"], n)
