@@ -108,10 +108,10 @@ def _fit_candidates(space, rows, y, cands, ckw, predictor, predictor_kwargs, see
 # %% ../nbs/13a_auto.ipynb #6f448cbc
 def _auto_step(tab, runs, it, budget, cfg, akw):
     "One auto iteration for every active run (grouped by training-set size)"
-    from nasloss_nb.search import _targets, live_groups
+    from nasloss_nb.pool import live_groups, search_targets
     sp, cands = tab.space, akw["candidates"]
     for n, live in live_groups(tab, runs, budget, cfg):
-        rows = np.array([r.rows for r, *_ in live]); y, _ = _targets(sp, rows)
+        rows = np.array([r.rows for r, *_ in live]); y, _ = search_targets(sp, rows)
         models, train_s = _fit_candidates(sp, rows, y, cands, akw["candidate_kwargs"], cfg["predictor"], cfg["predictor_kwargs"],
                                           [r.seed * 1_000 + it for r, *_ in live], cfg["opt"], cfg["device"])
         for ms, (r, cand, skipped, extra) in zip(models, live):
@@ -130,8 +130,8 @@ def _auto_step(tab, runs, it, budget, cfg, akw):
 
 def _auto_history(tab, runs, cands) -> pd.DataFrame:
     "The search history plus auto_loss and credit_<loss> columns"
-    from nasloss_nb.search import _history
-    h = _history(tab, runs, "auto", "auto")
+    from nasloss_nb.pool import search_history
+    h = search_history(tab, runs, "auto", "auto")
     cr = np.concatenate([np.array(r.credit_rows).reshape(-1, len(cands)) for r in runs])
     return h.assign(auto_loss=sum((r.auto_loss for r in runs), []), **{f"credit_{c}": cr[:, j] for j, c in enumerate(cands)})
 
@@ -139,13 +139,13 @@ def _auto_history(tab, runs, cands) -> pd.DataFrame:
 def run_auto(space: TabularSpace, budget: int, seeds: list[int], *, cfg: dict, loss_kwargs: dict | None,
              callback: Callable | None = None) -> pd.DataFrame:
     "The `auto` search for checked arguments (called by `search.run_searches`); the tidy history"
-    from nasloss_nb.search import SearchStoppedWarning, _Run, _Table
+    from nasloss_nb.pool import SearchRun, SearchStoppedWarning, SearchTable
     akw = check_auto(loss_kwargs, cfg["k"])
     if len(akw["candidates"]) == 1:
         warnings.warn(f"auto with the single candidate {akw['candidates'][0]!r} is that loss (trained at auto's common "
                       f"epochs/lr): nothing is chosen", UserWarning, stacklevel=3)
-    tab, n_init = _Table(space), cfg["n_init"]
-    runs = [_Run(tab, s, n_init) for s in seeds]
+    tab, n_init = SearchTable(space), cfg["n_init"]
+    runs = [SearchRun(tab, s, n_init) for s in seeds]
     for r in runs: r.credits, r.auto_loss, r.credit_rows = [], [""] * n_init, [np.full(len(akw["candidates"]), np.nan)] * n_init
     emit = (lambda: callback(_auto_history(tab, runs, akw["candidates"]))) if callback else (lambda: None)
     emit(); it = 0
@@ -164,26 +164,26 @@ def _train_cost(df: pd.DataFrame) -> pd.Series:
 def auto_findings(df: pd.DataFrame, reference: str = "pw", method: str = "auto",
                   singles: Sequence[str] = ("mse", "hr", "listmle", "warp", "mape", "ew")) -> pd.DataFrame:
     "Per space/task: auto vs PW and vs the best single loss (means, paired p), the loss it used most, its training cost"
-    from nasloss_nb.search import _better, _paired_p, _runs, _task_order, final_results
-    d = _runs(df); fr, cost = final_results(d), _train_cost(d)
+    from nasloss_nb.search_report import final_results, is_better, paired_p, task_order, with_keys
+    d = with_keys(df); fr, cost = final_results(d), _train_cost(d)
     rows = []
-    for (sp, task), g in sorted(fr.groupby(["space", "task"]), key=lambda kv: _task_order(*kv[0])):
+    for (sp, task), g in sorted(fr.groupby(["space", "task"]), key=lambda kv: task_order(*kv[0])):
         by = {lab: x.set_index("seed")["shown"] for lab, x in g.groupby("label")}
         if method not in by: continue
         a = by[method]; sg = {m: v for m, v in by.items() if m in singles}
         best = None
         for m, v in sg.items():
-            if best is None or _better(sp, v.mean(), sg[best].mean()): best = m
-        pr, _ = _paired_p(a, by[reference]) if reference in by else (np.nan, 0)
-        pb, _ = _paired_p(a, sg[best]) if best else (np.nan, 0)
+            if best is None or is_better(sp, v.mean(), sg[best].mean()): best = m
+        pr, _ = paired_p(a, by[reference]) if reference in by else (np.nan, 0)
+        pb, _ = paired_p(a, sg[best]) if best else (np.nan, 0)
         keys = g.set_index("label")["key"]
         c_a, c_s = cost[keys[keys.index == method]].mean(), cost[keys[keys.index.isin(list(sg))]].mean()
         used = d[(d.space == sp) & (d.task == task) & (d.label == method) & (d.iteration > 0)]["auto_loss"].value_counts(normalize=True)
         rows.append({"where": f"{sp}/{task}", "runs": len(a), "auto": a.mean(), reference: by[reference].mean() if reference in by else np.nan,
                      f"p vs {reference}": pr, "best single": best, "best single mean": sg[best].mean() if best else np.nan,
                      "p vs best single": pb,
-                     "worse than best single (p<0.05)": bool(best and pb < 0.05 and _better(sp, sg[best].mean(), a.mean())),
-                     f"better than {reference} (p<0.05)": bool(reference in by and pr < 0.05 and _better(sp, a.mean(), by[reference].mean())),
+                     "worse than best single (p<0.05)": bool(best and pb < 0.05 and is_better(sp, sg[best].mean(), a.mean())),
+                     f"better than {reference} (p<0.05)": bool(reference in by and pr < 0.05 and is_better(sp, a.mean(), by[reference].mean())),
                      "most used": ", ".join(f"{k} {v:.0%}" for k, v in used.head(3).items()),
                      "train s/run auto": c_a, "train s/run single": c_s, "cost ratio": c_a / c_s if c_s else np.nan})
     return pd.DataFrame(rows)
@@ -229,14 +229,14 @@ def select_losses(space: TabularSpace,        # the space holding the rows
                   epochs: int = AUTO_OPTIM["epochs"], lr: float = AUTO_OPTIM["lr"], batch_size: int = 16,
                   weight_decay: float = 1e-4, device: str = "cpu") -> list[pd.DataFrame]:
     "`select_loss` for S seeds' training sets at once: every seed's repeats x candidates predictors in one stacked fit"
-    from nasloss_nb.search import _targets
+    from nasloss_nb.pool import search_targets
     rows = np.atleast_2d(np.asarray(rows, int))
     akw = check_select(settings, rows.shape[1]); cands, R = akw["candidates"], akw["repeats"]
     if len(cands) == 1: return [_credit_table(cands, None) for _ in seeds]
     n_out, splits = int(round(rows.shape[1] * akw["holdout"])), []
     for s, r in zip(seeds, rows):
         rng = np.random.default_rng([int(s), 17]); splits += [rng.permutation(r) for _ in range(R)]
-    tr = np.array([p[n_out:] for p in splits]); y, _ = _targets(space, tr)
+    tr = np.array([p[n_out:] for p in splits]); y, _ = search_targets(space, tr)
     models, _ = _fit_candidates(space, tr, y, cands, akw["candidate_kwargs"], predictor, predictor_kwargs,
                                 [int(s) * 1_000 + i for s in seeds for i in range(R)],
                                 dict(epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay), device)
@@ -277,7 +277,7 @@ def auto_study_findings(df: pd.DataFrame,        # study rows with `auto` and si
                        ) -> pd.DataFrame:
     "Per setting and metric: auto against the best loss (by mean) and the per-seed median of the losses, paired by seed"
     from nasloss_nb.report import HIGHER_IS_BETTER, _table
-    from nasloss_nb.search import _paired_p
+    from nasloss_nb.search_report import paired_p
     d = _table(df); d = d.drop_duplicates("key") if "key" in d else d
     rows = []
     for (sp, task, n, pred), g in d.groupby(["space", "task", "n_train", "predictor"], sort=False, dropna=False):
@@ -292,7 +292,7 @@ def auto_study_findings(df: pd.DataFrame,        # study rows with `auto` and si
             hib, means = HIGHER_IS_BETTER[m], piv.mean()
             best = means.idxmax() if hib else means.idxmin()
             av, med = a.loc[piv.index, m], piv.median(axis=1)
-            pb, _ = _paired_p(av, piv[best]); pm, _ = _paired_p(av, med)
+            pb, _ = paired_p(av, piv[best]); pm, _ = paired_p(av, med)
             rows.append({"setting": f"{sp}/{task} n={n}" + ("" if pred == "gcn" else f" {pred}"), "metric": m, "seeds": len(piv),
                          "losses": piv.shape[1], "auto": av.mean(), "best loss": best, "best mean": means[best], "p vs best": pb,
                          "vs best": _verdict(av.mean(), means[best], pb, hib), "median of losses": med.mean(), "p vs median": pm,

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from nasloss_nb.core import InvalidParameterError
-from nasloss_nb.search import (SEARCH_DEFAULTS, SearchStoppedWarning, _pool, _Run, _Table, best_found, consolidate_search,
+from nasloss_nb.search import (SEARCH_DEFAULTS, SearchStoppedWarning, candidate_pool, SearchRun, SearchTable, best_found, consolidate_search,
                                final_results, run_search, run_search_sweep, run_searches, search_curves, search_figure,
                                search_findings, search_markdown, search_results, search_table)
 from nasloss_nb.spaces.base import load_space
@@ -149,11 +149,11 @@ def test_committed_predictor_runs_replay_with_no_replacement(folder, label, n):
     c = c[(c.label == label) & (c.seed < n)]
     cfg = {k: SEARCH_DEFAULTS[k] for k in ("n_candidates", "max_parents", "mutation_attempts")}
     for (space, task, seed), g in c.groupby(["space", "task", "seed"]):
-        tab = _Table(load_space(space, task)); rows = g.sort_values("query")["row"].tolist()
-        r = _Run(tab, int(seed), 10); budget = len(rows)
+        tab = SearchTable(load_space(space, task)); rows = g.sort_values("query")["row"].tolist()
+        r = SearchRun(tab, int(seed), 10); budget = len(rows)
         assert r.rows == rows[:10]
         for it, got in g[g.iteration > 0].groupby("iteration")["row"]:
             n0 = len(r.rows)
-            pool, _, extra = _pool(tab, r, min(10, budget - n0), {**cfg, "k": 10})
+            pool, _, extra = candidate_pool(tab, r, min(10, budget - n0), {**cfg, "k": 10})
             assert set(got) <= set(pool) and not extra, (space, task, seed, it)
             r.rows = rows[:n0 + len(got)]; r.seen = {tab.cls(x) for x in r.rows}   # as the run left it

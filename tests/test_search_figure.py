@@ -3,7 +3,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from nasloss_nb.search import (ERROR_SPACES, _n_init, search_curves, search_figure, search_regret, search_results)
+from nasloss_nb.search import ERROR_SPACES, search_curves, search_figure, search_regret, search_results
+from nasloss_nb.search_report import _n_init
 
 RESULTS = Path(__file__).resolve().parents[1] / "data" / "results"
 

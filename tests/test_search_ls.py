@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from nasloss_nb.core import InvalidParameterError, UnknownNameError
-from nasloss_nb.search import (BASELINES, STRATEGIES, SearchStoppedWarning, Strategy, _Table, initial_sample,
+from nasloss_nb.search import (BASELINES, STRATEGIES, SearchStoppedWarning, Strategy, SearchTable, initial_sample,
                                load_search_config, run_search_sweep, run_searches, search_results, search_settings)
 from nasloss_nb.spaces.base import load_space
 
@@ -18,7 +18,7 @@ NOTIME = ["train_seconds", "predict_seconds"]
 def _ls_checks(h, space, budget, n_init, seeds):
     "No class queried twice, the budget met exactly, the first n_init queries random's, each later query a neighbour or a restart"
     r = run_searches(space, "random", budget, seeds, n_init=n_init)
-    tab = _Table(space)
+    tab = SearchTable(space)
     for s in seeds:
         g = h[h.seed == s]
         assert len(g) == budget and (g["stopped"] == "").all()
