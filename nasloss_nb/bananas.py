@@ -14,14 +14,17 @@ from .checks import check_dict, check_int, check_real
 from .core import InvalidParameterError, check_choice
 from .encodings import cached_tensors, compact_graphs
 from .losses import LOSSES
+from .pool import SearchRun, SearchTable, live_groups, search_targets
 from .predictors import MLPPredictor
 from .spaces.base import TabularSpace
+from .strategies import Strategy
 from .study import build_loss
 from .train import fit_many, predict
 
 # %% auto #0
 __all__ = ['BANANAS_DEFAULTS', 'PATH_MAX_LEN', 'BANANAS_SOURCES', 'check_bananas', 'path_ends', 'cell_paths', 'path_vocabulary',
-           'path_encoding', 'path_len', 'PathMLP', 'seed_of', 'fit_ensemble', 'ensemble_scores', 'its_select']
+           'path_encoding', 'path_len', 'PathMLP', 'seed_of', 'fit_ensemble', 'ensemble_scores', 'its_select',
+           'Bananas']
 
 # %% ../nbs/13f_bananas.ipynb #7765164e
 BANANAS_DEFAULTS = dict(ensemble=5, hidden=20, num_layers=10, loss="mape", epochs=150, lr=0.01, batch_size=32,
@@ -175,3 +178,41 @@ def its_select(mean: np.ndarray,          # [C] ensemble mean score of each cand
     "Independent Thompson sampling: one Gaussian draw per candidate; the indices of the k highest draws (best first) and the draws"
     draw = rng.normal(np.asarray(mean, float), np.asarray(std, float))
     return np.argsort(-draw, kind="stable")[:k], draw
+
+# %% ../nbs/13f_bananas.ipynb #81fd0689
+def _fits(sp, rows, y, seeds, s, batched, device) -> list[list[PathMLP]]:
+    "The runs' ensembles: one stacked fit for all (batched), else one fit per run (the same models either way)"
+    if batched: return fit_ensemble(sp, rows, y, seeds, s, device)
+    return [fit_ensemble(sp, rows[i:i + 1], y[i:i + 1], seeds[i:i + 1], s, device)[0] for i in range(len(rows))]
+
+def _bananas_step(tab: SearchTable, runs: list[SearchRun], it: int, budget: int, cfg: dict) -> None:
+    "One BANANAS iteration for every active run: ensembles per group of equal size, ITS over each run's candidates"
+    s, sp = cfg["bananas"], tab.space
+    for n, live in live_groups(tab, runs, budget, {**cfg, "max_parents": s["parents"]}):
+        rows = np.array([r.rows for r, *_ in live]); y, _ = search_targets(sp, rows)
+        t0 = time.perf_counter()
+        ens = _fits(sp, rows, y, [r.seed * 1_000 + it for r, *_ in live], s, cfg["batched"], cfg["device"])
+        train_s = (time.perf_counter() - t0) / len(live)
+        for models, (r, cand, skipped, extra) in zip(ens, live):
+            t0 = time.perf_counter()
+            take, draw = its_select(*ensemble_scores(models, sp, np.array(cand), cfg["device"]), min(cfg["k"], budget - n), r.rng)
+            r.add([cand[i] for i in take], draw[take], it, s["loss"], train_s, time.perf_counter() - t0, skipped,
+                  [cand[i] in extra for i in take])
+            for i in set(range(len(cand))) - set(take.tolist()): r.seen.discard(tab.cls(cand[i]))   # may be made again
+
+# %% ../nbs/13f_bananas.ipynb #db4fe473
+class Bananas(Strategy):
+    "BANANAS (White et al. 2021): a path-encoding MLP ensemble, ITS over mutations of the best queried (`BANANAS_DEFAULTS`)"
+    trains = True
+    def settings(self, method: str, cfg: dict) -> dict:
+        "`cfg` with its checked BANANAS settings under 'bananas' (`check_bananas` on `loss_kwargs`; shared epochs / lr override)"
+        s, given = check_bananas(cfg["loss_kwargs"]), cfg["loss_kwargs"] or {}
+        if cfg.get("predictor_kwargs"):
+            raise InvalidParameterError(f"predictor_kwargs={cfg['predictor_kwargs']!r}: bananas trains its own MLPs; "
+                                        "set their size with loss_kwargs={'hidden': ..., 'num_layers': ...}")
+        for k in ("epochs", "lr"):
+            if cfg.get(k) is None: continue
+            if k in given: raise InvalidParameterError(f"{k} given twice ({cfg[k]} and loss_kwargs {k}={given[k]}): give it once")
+            s[k] = cfg[k]
+        return {**cfg, "bananas": s}
+    def step(self, tab, runs, it, budget, cfg): _bananas_step(tab, runs, it, budget, cfg)

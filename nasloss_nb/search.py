@@ -68,6 +68,7 @@ STRATEGIES.register("random")(RandomSearch())
 STRATEGIES.register("rea")(RegularizedEvolution())
 STRATEGIES.register("auto")(Auto())
 STRATEGIES.register("ls")(LocalSearch())
+from .bananas import Bananas; STRATEGIES.register("bananas")(Bananas())   # BANANAS, nbs/13f_bananas
 BASELINES = tuple(n for n, s in STRATEGIES.items() if not s.trains)   # the built-in strategies that train nothing
 
 

@@ -1,6 +1,7 @@
 "BANANAS (`nasloss_nb.bananas`): the path encoding on the real cells, the ensemble on NB201, and the search method"
 import os
 import numpy as np
+import pandas as pd
 import pytest
 from nasloss_nb.bananas import (BANANAS_DEFAULTS, check_bananas, ensemble_scores, fit_ensemble, path_encoding,
                                 path_len, path_vocabulary)
@@ -49,3 +50,79 @@ def test_ensemble_ranks_unseen_nb201_cells():
     models = fit_ensemble(sp, train[None], sp.val[train][None] / 100, [0], check_bananas(None))[0]
     mean, std = ensemble_scores(models, sp, test)
     assert kendall_tau(sp.val[test], mean) > 0.4 and (std > 0).all()
+
+
+# --- the search method -------------------------------------------------------------------------------------------
+NOTIME = ["train_seconds", "predict_seconds"]
+SMALL = dict(n_init=5, k=5, n_candidates=10, loss_kwargs={"epochs": 20})
+
+
+def test_bananas_is_a_registered_training_strategy():
+    from nasloss_nb.search import BASELINES, STRATEGIES
+    assert "bananas" in STRATEGIES and "bananas" in STRATEGIES.names() and "bananas" not in BASELINES
+    assert type(STRATEGIES["bananas"]).__name__ == "Bananas" and STRATEGIES["bananas"].trains
+
+
+def test_bananas_on_toy_pairs_with_every_method_and_repeats_itself():
+    from nasloss_nb.pool import SearchTable, initial_sample
+    from nasloss_nb.search import run_search, run_searches
+    toy = load_space("toy")
+    h = run_searches(toy, "bananas", 20, [0, 1, 2], **SMALL)
+    tab = SearchTable(toy)
+    for s, g in h.groupby("seed"):
+        assert len(g) == 20 and (g["stopped"] == "").all()
+        assert g["row"].iloc[:5].tolist() == initial_sample(toy, 5, s).tolist()           # same start as every method
+        assert len({tab.cls(x) for x in g["row"]}) == 20                                 # never a class twice
+        assert g["iteration"].tolist() == [0] * 5 + [1] * 5 + [2] * 5 + [3] * 5           # k = 5 per iteration
+        assert g["score"].iloc[5:].notna().all() and g["score"].iloc[:5].isna().all()    # the ITS draw of each query
+    assert set(h["loss"]) == {"bananas"} and set(h.loc[h.iteration > 0, "phase"]) == {"mape"}
+    one = run_search(toy, None, "bananas", 20, 1, **SMALL)
+    again = run_search(toy, None, "bananas", 20, 1, **SMALL)
+    pd.testing.assert_frame_equal(one.drop(columns=NOTIME), again.drop(columns=NOTIME))  # same seed, same history
+    pd.testing.assert_frame_equal(one.drop(columns=NOTIME), h[h.seed == 1].reset_index(drop=True).drop(columns=NOTIME))
+    other = run_search(toy, None, "bananas", 20, 5, **SMALL)
+    assert other["row"].tolist() != one["row"].tolist()                                  # another seed, another run
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(loss_kwargs={"ensemble": 1}), "ensemble"),
+    (dict(loss_kwargs={"ensembel": 3}), "ensembel"),
+    (dict(loss_kwargs={"lr": -1.0}), "lr"),
+    (dict(loss_kwargs={"loss": "nope"}), "nope"),
+    (dict(loss_kwargs={"max_path_len": "long"}), "long"),
+    (dict(loss_kwargs={"epochs": 5}, epochs=10), "twice"),
+    (dict(predictor_kwargs={"hidden": 8}), "predictor_kwargs"),
+    (dict(n_init=30), "n_init"),
+])
+def test_bananas_refuses_bad_settings_before_any_work(kwargs, match):
+    from nasloss_nb.core import NasLossError
+    from nasloss_nb.search import run_searches
+    calls = []
+    with pytest.raises(NasLossError, match=match):
+        run_searches("toy", "bananas", 20, [0], callback=calls.append, **kwargs)
+    assert calls == []                                                                   # refused before the first query
+
+
+def test_shared_epochs_and_lr_replace_bananas_own():
+    from nasloss_nb.bananas import Bananas
+    cfg = dict(loss_kwargs={"ensemble": 3}, predictor_kwargs=None, epochs=7, lr=0.5)
+    s = Bananas().settings("bananas", cfg)["bananas"]
+    assert (s["ensemble"], s["epochs"], s["lr"], s["batch_size"]) == (3, 7, 0.5, BANANAS_DEFAULTS["batch_size"])
+
+
+@needs_data
+@pytest.mark.parametrize("name, budget", [("nb201", 40), ("nb101", 30)])
+def test_bananas_on_real_tables(name, budget):
+    from nasloss_nb.pool import SearchTable, initial_sample, parents_of
+    from nasloss_nb.search import run_searches
+    sp = load_space(name)
+    h = run_searches(sp, "bananas", budget, [0, 1], loss_kwargs={"epochs": 30})
+    tab = SearchTable(sp)
+    for s, g in h.groupby("seed"):
+        assert len(g) == budget and g["row"].iloc[:10].tolist() == initial_sample(sp, 10, s).tolist()
+        assert len({tab.cls(x) for x in g["row"]}) == budget
+        if name != "nb201": continue                   # NB101's candidates come from NPENAS's operator, not neighbours
+        for it in range(1, g["iteration"].max() + 1):  # each candidate: a one-change neighbour of one of the 5 best so far
+            before, now = g[g.iteration < it], g[(g.iteration == it) & (g.replaced == 0)]
+            near = {tab.cls(int(x)) for p in parents_of(tab, before["row"].tolist(), 5) for x in tab.neighbours(p)}
+            assert {tab.cls(int(x)) for x in now["row"]} <= near, (s, it)
