@@ -29,7 +29,7 @@ __all__ = ['BANANAS_DEFAULTS', 'PATH_MAX_LEN', 'BANANAS_SOURCES', 'check_bananas
 # %% ../nbs/13f_bananas.ipynb #7765164e
 BANANAS_DEFAULTS = dict(ensemble=5, hidden=20, num_layers=10, loss="mape", epochs=150, lr=0.01, batch_size=32,
                         weight_decay=0.0, parents=5, max_path_len="auto")
-PATH_MAX_LEN = {"nb101": 3, "nb201": 2, "transnas-micro": 2}   # max_path_len "auto": most ops on a kept path
+PATH_MAX_LEN = {"nb101": 3}   # max_path_len "auto": most ops on a kept path, where the paper truncates (else all paths)
 BANANAS_SOURCES = {
     "ensemble": "paper: an ensemble of 5 neural predictors (authors' code: num_ensemble=5); members differ by seed",
     "hidden": "authors' code (params.py meta_neuralnet_params): layer_width 20",
@@ -41,8 +41,9 @@ BANANAS_SOURCES = {
     "batch_size": "authors' code: batch size 32",
     "weight_decay": "authors' code: regularization 0",
     "parents": "authors' code (get_candidates): mutations of the best 5 queried (num_arches_to_mutate 1 x patience_factor 5)",
-    "max_path_len": "paper: truncate the path encoding to its most likely (shortest) paths; authors' code keeps NB101's "
-                    "first 40 (<= 3 ops) and NB201's first 30 (<= 2 ops); TransNAS micro (NB201's cell): ours; others: all",
+    "max_path_len": "paper: on NAS-Bench-101 the path encoding (364 paths) is truncated to its most likely, shortest "
+                    "paths; authors' code keeps the first 40 (<= 3 ops). Elsewhere all paths (NB201 155, TransNAS micro 84): "
+                    "the authors' NB201 cut-off (30, <= 2 ops) would hide every path through the cell's edge 1->2",
     "n_init": "shared with SEARCH_DEFAULTS: the authors' code also starts from 10 random architectures",
     "k": "shared: the authors' code also queries 10 per iteration",
     "n_candidates": "shared: the authors' code also scores 100 candidates per iteration",
