@@ -51,7 +51,9 @@ setuptools.setup(
         "dask": reqs("dask_requirements"),
         "dev": reqs("dev_requirements") + reqs("notebooks_requirements"),
     },
-    entry_points={"console_scripts": cfg["console_scripts"].split()},
+    entry_points={"console_scripts": cfg["console_scripts"].split(),
+                  # nbdev's doc links (`name` -> its docs page) read the symbol index through this entry point
+                  "nbdev": [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
     cmdclass={"build_py": BuildWithRegistry},
     zip_safe=False,
 )
