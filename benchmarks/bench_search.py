@@ -12,7 +12,11 @@ With --method auto (issue 21): one `auto` run (its default candidates, one stack
 single-loss run (HR at auto's common epochs/lr) in the same process, alone and --runs together, and the ratio
 of auto's time per run to the single loss's (target <= 2x).
 
-Usage: NASLOSS_DATA=../shared/data .venv/bin/python benchmarks/bench_search.py [--device cuda] [--runs 20] [--method auto]
+With --method bananas (issue 20): one `bananas` run (BANANAS_DEFAULTS: 5 path-encoding MLPs, ITS) alone, then
+--runs runs together, and local search `ls` (no training) on the same --runs seeds, in the same process: seconds
+per run of each.
+
+Usage: NASLOSS_DATA=../shared/data .venv/bin/python benchmarks/bench_search.py [--device cuda] [--runs 20] [--method auto|bananas]
 """
 import argparse, os, sys, time
 from pathlib import Path
@@ -36,11 +40,12 @@ def main():
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--budget", type=int, default=100)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--method", default="pw", choices=["pw", "auto"])
+    ap.add_argument("--method", default="pw", choices=["pw", "auto", "bananas"])
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     space = load_space("nb201", "cifar10")
     if a.method == "auto": return bench_auto(space, a)
+    if a.method == "bananas": return bench_bananas(space, a)
     kw = dict(loss_kwargs={"warmup": "hr", "weighted": "mape", "switch_at": 40}, device=a.device)
     run_searches(space, "pw", 20, [99], n_init=10, k=10, epochs=2, device=a.device)          # warm-up: caches, kernels
 
@@ -83,6 +88,21 @@ def bench_auto(space, a):
     if a.runs > 1:
         print(f"{a.runs} runs together  per run: hr {out['hr'][1]:5.1f} s, auto {out['auto'][1]:5.1f} s: "
               f"auto = {out['auto'][1] / out['hr'][1]:.2f}x (target <= 2x)")
+
+
+def bench_bananas(space, a):
+    "bananas (its defaults) alone and --runs together, and ls on the same seeds: seconds per run"
+    from nasloss_nb.bananas import BANANAS_DEFAULTS
+    run_searches(space, "bananas", 20, [99], loss_kwargs={"epochs": 2}, device=a.device)   # warm-up: path encoding, kernels
+    t0 = time.perf_counter(); run_searches(space, "bananas", a.budget, [0], device=a.device); t_one = time.perf_counter() - t0
+    print(f"device {a.device}, {torch.get_num_threads()} torch thread(s), NB201 cifar10, budget {a.budget}; bananas = "
+          f"{BANANAS_DEFAULTS['ensemble']} MLPs {BANANAS_DEFAULTS['num_layers']}x{BANANAS_DEFAULTS['hidden']}, "
+          f"{BANANAS_DEFAULTS['epochs']} epochs, ITS")
+    print(f"one run        bananas {t_one:6.1f} s")
+    for m in ("bananas", "ls"):
+        t0 = time.perf_counter(); h = run_searches(space, m, a.budget, range(a.runs), device=a.device); t = time.perf_counter() - t0
+        best = h.groupby("seed")["best_test"].last()
+        print(f"{a.runs} runs {m:8s} {t:7.1f} s = {t / a.runs:6.2f} s per run (mean best-found test {best.mean():.3f})")
 
 
 if __name__ == "__main__":
