@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #fcdcb2e6
 from __future__ import annotations
-import hashlib, os, random, tempfile
+import hashlib, importlib, os, random, tempfile
 from pathlib import Path
 from typing import Any, Callable, Hashable, Iterable
 import numpy as np
@@ -12,7 +12,7 @@ import numpy as np
 # %% auto #0
 __all__ = ['NasLossError', 'UnknownNameError', 'InvalidParameterError', 'DataMissingError', 'DataCorruptError', 'CacheError',
            'check_choice', 'Registry', 'seed_all', 'get_device', 'check_device', 'data_root', 'cache_dir',
-           'check_writable', 'remove_dead_temps', 'atomic_write', 'sha256_file']
+           'check_writable', 'remove_dead_temps', 'atomic_write', 'sha256_file', 'lazy_names']
 
 # %% ../nbs/00_core.ipynb #94c28425
 class NasLossError(Exception):
@@ -183,3 +183,14 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(chunk), b""): h.update(block)
     return h.hexdigest()
+
+# %% ../nbs/00_core.ipynb #30a804a4
+def lazy_names(module: str,                        # the answering module's __name__, for the error message
+               where: dict[str, tuple[str, ...]],  # module of nasloss_nb -> the names it now defines
+              ) -> Callable[[str], Any]:
+    "A module `__getattr__` that imports each name of `where` from its own module on first use"
+    def __getattr__(name: str):
+        for mod, names in where.items():
+            if name in names: return getattr(importlib.import_module(f"nasloss_nb.{mod}"), name)
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    return __getattr__
