@@ -4,283 +4,68 @@
 
 # %% ../nbs/04_losses.ipynb #d40f7386
 from __future__ import annotations
-import functools, html, inspect, io, json, math, textwrap, tokenize
-from typing import Any, Callable, NamedTuple
-import numpy as np
+import functools, math
+from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from .checks import check_dict, check_int, check_kwargs, check_real
-from .core import Registry, InvalidParameterError, NasLossError, check_choice
+from .core import InvalidParameterError, Registry, check_choice, lazy_names
+from .loss_contract import (LOSS_CALL_KEYS, LOSS_CONTEXT_KEYS, LOSS_CONTRACT, LOSS_TARGETS, REDUCTIONS, TARGET_SCALINGS,
+    PerList, better_pairs, checked_loss, item_mean, keyword_defaults, pair_mean, per_list, scale_targets, score_diffs,
+    wants_fraction, zero_padded)
 
 # %% auto #0
-__all__ = ['LOSS_CONTEXT_KEYS', 'LOSSES', 'WEIGHTINGS', 'REDUCTIONS', 'TARGET_SCALINGS', 'LOSS_TARGETS', 'LOSS_CONTRACT', 'RAMPS',
-           'OPTIM_KEYS', 'LOSS_DEFAULTS', 'LOSS_SOURCES', 'MAPE_LOWER_BOUNDS', 'PW_PRESETS', 'LOSS_COLORS', 'PerList',
-           'scale_targets', 'mse', 'hinge_rank', 'logistic_rank', 'sr_partners', 'mse_sr', 'listmle', 'item_weights',
-           'warp', 'ew', 'mape', 'loss_needs', 'hyperparameters', 'loss_fn', 'pw', 'smooth_weight', 'pw_smooth',
-           'lambda_ndcg', 'optim_defaults', 'mape_lower_bound', 'pw_preset', 'example_ranking', 'loss_probe',
-           'swap_costs', 'pw_phase', 'loss_figure', 'pw_phase_figure', 'loss_explorer']
+__all__ = ['LOSSES', 'WEIGHTINGS', 'LOSS_CHOICES', 'LOSS_PART_KEYS', 'RAMPS', 'OPTIM_KEYS', 'LOSS_DEFAULTS', 'LOSS_SOURCES',
+           'MAPE_LOWER_BOUNDS', 'PW_PRESETS', 'LOSS_COLORS', 'register_loss', 'mse', 'hinge_rank', 'logistic_rank',
+           'sr_partners', 'mse_sr', 'listmle', 'item_weights', 'warp', 'ew', 'mape', 'loss_needs', 'hyperparameters',
+           'loss_fn', 'pw', 'smooth_weight', 'pw_smooth', 'lambda_ndcg', 'optim_defaults', 'mape_lower_bound',
+           'pw_preset', 'LOSS_CONTEXT_KEYS', 'REDUCTIONS', 'TARGET_SCALINGS', 'LOSS_TARGETS', 'LOSS_CONTRACT',
+           'PerList', 'scale_targets']
 
-# %% ../nbs/04_losses.ipynb #daa0bafc
-LOSS_CONTEXT_KEYS = ("n_train", "progress")  # what the trainer may pass, only to losses declaring it
-LOSSES = Registry("loss")                    # name -> loss function with the signature above
-WEIGHTINGS = ("gt", "exp_gt", "ranking")     # weighting types of WARP and EW (paper Fig. 6)
-REDUCTIONS = ("mean", "sum", "none")         # what `reduction=` may ask of every loss
-_CALL_KEYS = ("generator", "reduction", "check")  # call options: not hyperparameters, not in LOSS_DEFAULTS
+# %% ../nbs/04_losses.ipynb #lswhere2
+_all_ = ["LOSS_CONTEXT_KEYS", "REDUCTIONS", "TARGET_SCALINGS", "LOSS_TARGETS", "LOSS_CONTRACT", "PerList",
+         "scale_targets"]    # the contract's public names, answered here too
+__getattr__ = lazy_names(__name__, {"loss_explorer": ("example_ranking", "loss_probe", "swap_costs", "pw_phase",
+                                                      "loss_figure", "pw_phase_figure", "loss_explorer")})
 
-class PerList(NamedTuple):
-    "What a loss body returns: one value per list, and their mean over the lists that have a term"
-    values: Tensor  # (B,) each list's loss; 0 for a list with no term
-    mean: Tensor    # () mean over the lists with a term; a zero with a gradient when none has one
+LOSSES = Registry("loss")    # name -> loss function with the signature of `loss_contract`
 
-def _per_list(per_list: Tensor,  # (B,) loss of each list
-              valid: Tensor,     # (B,) bool: the list has at least one term
-             ) -> PerList:
-    "Per-list losses, zeroed where a list has no term, and their mean over the lists that have one"
-    v = torch.where(valid, per_list, 0.0)
-    return PerList(v, v.sum() / valid.sum().clamp(min=1))
-
-def _prep(pred: Tensor, target: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
-    "(B, L) pred and target with padded entries set to 0, and the bool mask (all True for None)"
-    if mask is None: mask = torch.ones(pred.shape, dtype=torch.bool, device=pred.device)
-    return torch.where(mask, pred, 0.0), torch.where(mask, target, 0.0), mask
-
-def _pairs(y: Tensor, m: Tensor) -> Tensor:
-    "(B, L, L) bool: [b, i, j] = both real and y_i > y_j (ordered pairs, ties excluded)"
-    return (y[..., :, None] > y[..., None, :]) & m[..., :, None] & m[..., None, :]
-
-def _diffs(p: Tensor) -> Tensor:
-    "(B, L, L) score differences D_ij = s_i - s_j"
-    return p[..., :, None] - p[..., None, :]
-
-def _pair_mean(terms: Tensor, pairs: Tensor) -> PerList:
-    "Per-list mean of pair terms over valid pairs"
-    n = pairs.sum((-2, -1))
-    return _per_list((terms * pairs).sum((-2, -1)) / n.clamp(min=1), n > 0)
-
-def _item_mean(terms: Tensor, m: Tensor) -> PerList:
-    "Per-list mean of item terms over real items"
-    n = m.sum(-1)
-    return _per_list((terms * m).sum(-1) / n.clamp(min=1), n > 0)
-
-
-# %% ../nbs/04_losses.ipynb #37ce3436
-TARGET_SCALINGS = ("unit", "percent", "minmax", "zscore")
-LOSS_TARGETS = {  # the target unit each loss expects (the trainer converts with `scale_targets`)
-    "mse": "fraction in [0,1] (or z-score)", "hr": "any (order only)", "lr": "any (order only)",
-    "mse_sr": "fraction in [0,1]", "listmle": "any (order only)", "warp": "fraction in [0,1] (weights)",
-    "ew": "fraction in [0,1]", "mape": "fraction in [0,1]; e = 1 - y > lower_bound",
-    "pw": "fraction in [0,1] (as its parts)", "pw_smooth": "fraction in [0,1] (as its parts)",
-    "lambda_ndcg": "any (order only; min-max scaled per list)"}
-
-def scale_targets(y,                       # numpy array or tensor of raw performances (higher = better)
-                  how: str = "percent",    # one of TARGET_SCALINGS
-                  *, lo: float | None = None,  # minmax: value mapped to 0 (default: y's min)
-                  hi: float | None = None,     # minmax: value mapped to 1 (default: y's max)
-                 ):
-    "Targets in the unit a loss expects (see `LOSS_TARGETS`), same array type as `y`"
-    check_choice(how, TARGET_SCALINGS, "target scaling")
-    if how == "unit": return y
-    if how == "percent": return y / 100
-    if how == "zscore":
-        mu = y.mean(); return (y - mu) / max(float(((y - mu) ** 2).mean()) ** 0.5, 1e-12)
-    lo = float(y.min()) if lo is None else lo; hi = float(y.max()) if hi is None else hi
-    if hi <= lo: raise InvalidParameterError(f"minmax needs hi > lo, got lo={lo}, hi={hi}")
-    return (y - lo) / (hi - lo)
-
-# %% ../nbs/04_losses.ipynb #40222d3a
-_FRACTION_BOUNDS = (-0.5, 1.5)   # targets outside these are on the wrong scale for a loss expecting fractions in [0, 1]
-_FRACTION: dict[str, bool | Callable[[dict], bool]] = {}   # loss -> expects fractions? (or a test of its hyperparameters)
-
-def _tensor(x, what: str) -> Tensor:
-    "`x` itself if it is a tensor; a numpy array or list converted, its dtype kept"
-    if isinstance(x, Tensor): return x
-    try:
-        a = np.asarray(x)
-        return torch.as_tensor(np.ascontiguousarray(a) if a.ndim else a)
-    except (TypeError, ValueError, RuntimeError):
-        raise InvalidParameterError(f"{what} must be a tensor, numpy array or list of numbers; got {type(x).__name__}") from None
-
-def _inputs(name: str, pred, target, mask) -> tuple[Tensor, Tensor, Tensor | None, torch.Size]:
-    "(B, L) pred (floating), target in pred's dtype and device, bool mask or None, and the leading shape (...)"
-    p, y = _tensor(pred, f"pred of loss {name!r}"), _tensor(target, f"target of loss {name!r}")
-    if not p.is_floating_point(): p = p.to(torch.get_default_dtype())
-    if p.shape != y.shape or p.dim() == 0:
-        raise InvalidParameterError(f"loss {name!r}: pred and target must have the same shape (..., L), the last axis "
-                                    f"a list; got {tuple(p.shape)} and {tuple(y.shape)}")
-    lead = p.shape[:-1]; bl = (math.prod(lead), p.shape[-1])
-    if mask is not None:
-        mask = _tensor(mask, f"mask of loss {name!r}")
-        if mask.shape != p.shape or mask.dtype != torch.bool:
-            raise InvalidParameterError(f"loss {name!r}: mask must be bool of shape {tuple(p.shape)} (True = real "
-                                        f"item); got {mask.dtype} of shape {tuple(mask.shape)}")
-        mask = mask.to(p.device).reshape(bl)
-    return p.reshape(bl), y.to(p).reshape(bl), mask, lead
-
-
-# %% ../nbs/04_losses.ipynb #43d5e7c4
-def _nonfinite(name: str, p: Tensor, y: Tensor, m: Tensor | None) -> str:
-    "Which input holds NaN/inf among the real items, and what to do about it (after the scan found one)"
-    for what, t, fix in (("target", y, "drop those architectures or fill in their values before calling the loss"),
-                         ("pred", p, "the predictor diverged (lower the learning rate) or its features hold NaN")):
-        bad = ~torch.isfinite(t) if m is None else ~torch.isfinite(t) & m
-        if bad.any():
-            n = t.numel() if m is None else int(m.sum())
-            return f"loss {name!r}: {what} holds NaN/inf at {int(bad.sum())} of {n} real items: {fix}"
-    return f"loss {name!r}: pred or target holds NaN/inf"
-
-def _bad_scale(name: str, lo: float, hi: float) -> str:
-    "The message for targets outside `_FRACTION_BOUNDS`, naming the `scale_targets` call that fixes them"
-    want = f"(targets this loss expects: {LOSS_TARGETS.get(name, 'fractions in [0, 1]')})"
-    if lo >= 0 and _FRACTION_BOUNDS[1] < hi <= 100:
-        return f"loss {name!r}: target max {hi:.4g} > {_FRACTION_BOUNDS[1]}: looks like percent; use scale_targets(y, 'percent') {want}"
-    return (f"loss {name!r}: targets span [{lo:.4g}, {hi:.4g}], outside [{_FRACTION_BOUNDS[0]}, {_FRACTION_BOUNDS[1]}]: use "
-            f"scale_targets(y, 'minmax'), with lo=, hi= the space's bounds to keep one scale across calls {want}")
-
-def _check_inputs(name: str,            # the loss, for the message
-                  p: Tensor, y: Tensor, # (B, L) pred and target
-                  m: Tensor | None,     # (B, L) bool mask or None
-                  fraction: bool,       # also check that the targets look like fractions in [0, 1]
-                 ) -> None:
-    "One fused scan, one host sync: NaN/inf among the real items of pred and target; the target scale if `fraction`"
-    s = p.detach() * 0 + y.detach()                  # NaN/inf wherever pred or target is
-    if m is not None: s = torch.where(m, s, 0.5)     # padding may hold any finite junk
-    if s.numel() == 0: return
-    lo, hi = torch.stack(s.aminmax()).tolist()
-    if not (math.isfinite(lo) and math.isfinite(hi)): raise InvalidParameterError(_nonfinite(name, p, y, m))
-    if fraction and not _FRACTION_BOUNDS[0] <= lo <= hi <= _FRACTION_BOUNDS[1]:
-        raise InvalidParameterError(_bad_scale(name, lo, hi))
-
-
-# %% ../nbs/04_losses.ipynb #3afbf1e3
-@functools.lru_cache(maxsize=None)
-def _kwonly(fn: Callable) -> dict[str, Any]:
-    "Keyword-only parameters of a loss (or partial) and their defaults, read once per function"
-    return {n: q.default for n, q in inspect.signature(fn).parameters.items() if q.kind is q.KEYWORD_ONLY}
-
-def _expects(fraction: bool | Callable[[dict], bool], body: Callable, kw: dict) -> bool:
-    "A `fraction` fact (a bool, or a test of the hyperparameters) for a call of `body` with `kw`"
-    return fraction if isinstance(fraction, bool) else fraction({**_kwonly(body), **kw})
-
-def _wants_fraction(name: str, kw: dict | None = None) -> bool:
-    "Whether loss `name`, with hyperparameters `kw` (the others at their defaults), needs targets as fractions in [0, 1]"
-    body = LOSSES[name].__wrapped__
-    return _expects(_FRACTION[name], body, kw or {})
-
-def _reduced(out: PerList, reduction: str, lead: torch.Size) -> Tensor:
-    "'mean' over the lists with a term, 'sum' over all lists, or 'none': each list's value, in shape `lead`"
-    return out.mean if reduction == "mean" else out.values.sum() if reduction == "sum" else out.values.reshape(lead)
-
-def _contract(name: str,                                       # the loss's key, for messages and help
-              body: Callable[..., PerList],                    # the loss on checked (B, L) inputs
-              fraction: bool | Callable[[dict], bool] = False,  # needs targets in [0, 1]? (or a test of its hyperparameters)
-             ) -> Callable[..., Tensor]:
-    "The public loss: `body` behind `_inputs` and `_check_inputs`, with `reduction`, and the whole contract as its help"
-    @functools.wraps(body)
-    def loss(pred, target, mask=None, *, reduction: str = "mean", check: bool = True, **kw) -> Tensor:
-        if reduction not in REDUCTIONS: check_choice(reduction, REDUCTIONS, f"reduction of loss {name!r}")
-        p, y, m, lead = _inputs(name, pred, target, mask)
-        if check: _check_inputs(name, p, y, m, _expects(fraction, body, kw))
-        return _reduced(body(p, y, m, **kw), reduction, lead)
-    sig, kwo = inspect.signature(body), inspect.Parameter.KEYWORD_ONLY
-    extra = [inspect.Parameter("reduction", kwo, default="mean", annotation="str"),
-             inspect.Parameter("check", kwo, default=True, annotation="bool")]
-    loss.__signature__ = sig.replace(parameters=[*sig.parameters.values(), *extra], return_annotation="Tensor")
-    loss.__doc__ = _loss_doc(name, body)
-    return loss
-
-def _register(name: str,                                       # key in LOSSES
-              fraction: bool | Callable[[dict], bool] = False,  # needs targets in [0, 1]? (or a test of its hyperparameters)
-             ) -> Callable[[Callable[..., PerList]], Callable[..., Tensor]]:
-    "Decorator: register a loss body in LOSSES under `name`, wrapped by `_contract`"
-    def deco(body):
-        _FRACTION[name] = fraction
-        return LOSSES.register(name)(_contract(name, body, fraction))
-    return deco
-
-
-# %% ../nbs/04_losses.ipynb #cb0aeaf6
-LOSS_CONTRACT = """\
-Every loss in LOSSES is called the same way:
-    loss(pred, target, mask=None, *, <hyperparameters>, <context>, reduction="mean", check=True) -> Tensor
-pred       (..., L) tensor, numpy array or list: predicted scores, higher = better. The last axis is a list of
-           L architectures: (L,) is one list, (B, L) B independent lists (pairs never cross lists). numpy and
-           list input becomes a tensor (float64 stays float64); the result is a tensor on pred's device and dtype.
-target     same shape: the true performance, higher = better, in the unit this loss expects ("Targets" above;
-           LOSS_TARGETS). Accuracies in percent: convert once with scale_targets(y, 'percent'); other units:
-           scale_targets(y, 'minmax'). Ranking losses use the order only and take any unit.
-mask       same shape, bool, True = real item, False = padding (any finite value, never read); None = all real.
-n_train    context, pw and pw_smooth only, no default: architectures queried so far (the predictor's training-set
-           size). pw applies its `warmup` loss while n_train < switch_at and its `weighted` loss from switch_at on;
-           pw_smooth mixes its `ranking` and `weighted` losses with a weight rising from 0 at n_train = start to
-           1 at full_at. The trainer passes it (see loss_needs); called directly, pass it yourself.
-progress   context, only for losses that declare it: the fraction of the training run done, in [0, 1].
-generator  torch.Generator, for the losses that draw random numbers (mse_sr, listmle, and PW parts that do).
-reduction  "mean" (default): the mean over the lists that have a term (a pairwise loss on a list of equal
-           targets has none); "sum": the sum over lists; "none": one value per list, shape (...,) for (..., L)
-           input (0 for a list without a term), whose mean is the "mean" when every list has a term.
-check      True (default): raise InvalidParameterError for NaN/inf among the real items of pred or target, and,
-           for losses that expect fractions, for targets outside [-0.5, 1.5], naming the scale_targets call that
-           fixes them. One fused scan, one host sync per call; False skips it, for callers that checked already.
-           Shapes and the mask's dtype are always checked.
-Returns    a tensor: a scalar for "mean" and "sum", shape (...,) for "none"; differentiable in pred.
-Build a loss with its defaults written out and hyperparameters checked with loss_fn(name, **overrides)."""
-
-def _param_notes(fn: Callable) -> dict[str, str]:
-    "The inline `# note` beside each parameter of `fn`'s signature (docments style); {} without source"
-    try: src = textwrap.dedent(inspect.getsource(fn))
-    except (OSError, TypeError): return {}
-    notes, depth, last, prev, started = {}, 0, None, "", False
-    for t in tokenize.generate_tokens(io.StringIO(src).readline):
-        started = started or (t.type == tokenize.NAME and t.string == "def")
-        if not started or t.type in (tokenize.NL, tokenize.NEWLINE): continue
-        if t.type == tokenize.COMMENT and last: notes.setdefault(last, t.string.lstrip("#").strip())
-        elif t.type == tokenize.NAME and depth == 1 and prev in ("(", ",", "*", "**"): last = t.string
-        depth += t.string in "([{" if t.type == tokenize.OP else 0
-        depth -= t.string in ")]}" if t.type == tokenize.OP else 0
-        if t.type == tokenize.OP and depth == 0 and prev and t.string == ")": break
-        if t.type != tokenize.COMMENT: prev = t.string
-    return notes
-
-def _loss_doc(name: str, body: Callable) -> str:
-    "help() text of a registered loss: its summary, keyword arguments with their notes, target unit, LOSS_CONTRACT"
-    notes, empty = _param_notes(body), inspect.Parameter.empty
-    kws = [f"    {k}" + (" (context, no default)" if v is empty else f"={v!r}") + (f": {notes[k]}" if k in notes else "")
-           for k, v in _kwonly(body).items()]
-    return (f"{(body.__doc__ or '').strip()}\n\nKeyword arguments of LOSSES[{name!r}] (loss_fn({name!r}, ...) checks "
-            "the hyperparameters):\n" + ("\n".join(kws) or "    (none)")
-            + f"\nTargets: {LOSS_TARGETS.get(name, 'see LOSS_TARGETS')}\n\n{LOSS_CONTRACT}")
-
+def register_loss(name: str,                                       # key in LOSSES
+                  fraction: bool | Callable[[dict], bool] = False,  # needs targets in [0, 1]? (or a test of its hyperparameters)
+                 ) -> Callable[[Callable[..., PerList]], Callable[..., Tensor]]:
+    "Decorator: register a loss body in LOSSES under `name`, wrapped by `checked_loss`"
+    return lambda body: LOSSES.register(name)(checked_loss(name, body, fraction))
 
 # %% ../nbs/04_losses.ipynb #cbab5da7
-@_register("mse")
+@register_loss("mse")
 def mse(pred: Tensor,               # (..., L) predicted scores
         target: Tensor,             # same shape: performance as a fraction in [0, 1] (or z-scored)
         mask: Tensor | None = None, # same shape, bool, True = real item
        ) -> PerList:
     "Mean squared error between scores and targets"
-    p, y, m = _prep(pred, target, mask)
-    return _item_mean((p - y) ** 2, m)
+    p, y, m = zero_padded(pred, target, mask)
+    return item_mean((p - y) ** 2, m)
 
 # %% ../nbs/04_losses.ipynb #88154923
-@_register("hr")
+@register_loss("hr")
 def hinge_rank(pred: Tensor,               # (..., L) predicted scores
        target: Tensor,             # same shape: performance, any unit (order only)
        mask: Tensor | None = None, # same shape, bool, True = real item
        *, margin: float = 0.1,     # hinge margin m
       ) -> PerList:
     "Hinge ranking loss: mean over pairs y_i > y_j of max(0, m - (s_i - s_j))"
-    p, y, m = _prep(pred, target, mask)
-    return _pair_mean(F.relu(margin - _diffs(p)), _pairs(y, m))
+    p, y, m = zero_padded(pred, target, mask)
+    return pair_mean(F.relu(margin - score_diffs(p)), better_pairs(y, m))
 
-@_register("lr")
+@register_loss("lr")
 def logistic_rank(pred: Tensor,               # (..., L) predicted scores
        target: Tensor,             # same shape: performance, any unit (order only)
        mask: Tensor | None = None, # same shape, bool, True = real item
       ) -> PerList:
     "Logistic ranking loss: mean over pairs y_i > y_j of log(1 + exp(-(s_i - s_j)))"
-    p, y, m = _prep(pred, target, mask)
-    return _pair_mean(F.softplus(-_diffs(p)), _pairs(y, m))
+    p, y, m = zero_padded(pred, target, mask)
+    return pair_mean(F.softplus(-score_diffs(p)), better_pairs(y, m))
 
 # %% ../nbs/04_losses.ipynb #0e5d9c05
 def sr_partners(mask: Tensor,                           # (B, L) bool, True = real item
@@ -291,7 +76,7 @@ def sr_partners(mask: Tensor,                           # (B, L) bool, True = re
     base = (~mask).to(torch.uint8).argsort(dim=-1, stable=True)   # real items first, in index order
     return torch.empty_like(base).scatter_(-1, base, keys.argsort(-1))
 
-@_register("mse_sr")
+@register_loss("mse_sr")
 def mse_sr(pred: Tensor,               # (..., L) predicted scores
            target: Tensor,             # same shape: performance as a fraction in [0, 1]
            mask: Tensor | None = None, # same shape, bool, True = real item
@@ -299,10 +84,10 @@ def mse_sr(pred: Tensor,               # (..., L) predicted scores
            generator: torch.Generator | None = None,  # draws the permutation pi
           ) -> PerList:
     "MSE plus lambda * L1 difference between score gaps and target gaps to a random partner"
-    p, y, m = _prep(pred, target, mask)
+    p, y, m = zero_padded(pred, target, mask)
     q = sr_partners(m, generator)
     sr = ((p - p.gather(-1, q)) - (y - y.gather(-1, q))).abs()
-    return _item_mean((p - y) ** 2 + lam * sr, m)
+    return item_mean((p - y) ** 2 + lam * sr, m)
 
 # %% ../nbs/04_losses.ipynb #8bd9b4d9
 def _plackett_order(y: Tensor, m: Tensor, generator: torch.Generator | None) -> Tensor:
@@ -311,21 +96,23 @@ def _plackett_order(y: Tensor, m: Tensor, generator: torch.Generator | None) -> 
     keys = torch.where(m, y, -math.inf).gather(-1, perm)
     return perm.gather(-1, keys.argsort(dim=-1, descending=True, stable=True))
 
-@_register("listmle")
+@register_loss("listmle")
 def listmle(pred: Tensor,               # (..., L) predicted scores
             target: Tensor,             # same shape: performance, any unit (order only)
             mask: Tensor | None = None, # same shape, bool, True = real item
             *, generator: torch.Generator | None = None,  # breaks ties among equal targets
            ) -> PerList:
     "Plackett-Luce negative log-likelihood of the true ordering (ties shuffled)"
-    p, y, m = _prep(pred, target, mask)
+    p, y, m = zero_padded(pred, target, mask)
     order = _plackett_order(y, m, generator)
     s, ms = p.gather(-1, order), m.gather(-1, order)
     s = torch.where(ms, s, torch.finfo(s.dtype).min / 4)
     tail = s.flip(-1).logcumsumexp(-1).flip(-1)          # logsumexp_{l >= k} s_pi(l)
-    return _per_list(((tail - s) * ms).sum(-1), m.any(-1))
+    return per_list(((tail - s) * ms).sum(-1), m.any(-1))
 
 # %% ../nbs/04_losses.ipynb #2e2df3c7
+WEIGHTINGS = ("gt", "exp_gt", "ranking")     # weighting types of WARP and EW (paper Fig. 6)
+
 def _weights_by_value(kw: dict) -> bool:
     "WARP and EW need targets in [0, 1] unless weighted by rank: 'gt' weights w = y must be >= 0, 'exp_gt' e^y bounded"
     return kw["weighting"] != "ranking"
@@ -339,14 +126,14 @@ def item_weights(y: Tensor,          # (B, L) targets (padding already zeroed)
     if weighting == "gt": w = y
     elif weighting == "exp_gt": w = y.exp()
     else:
-        r = 1 + _pairs(y, m).sum(-2)                                   # 1 + number of better items
+        r = 1 + better_pairs(y, m).sum(-2)                                   # 1 + number of better items
         w = 1 - (r - 1) / m.sum(-1, keepdim=True).clamp(min=1)
     return torch.where(m, w.to(y.dtype), 0.0)
 
 # %% ../nbs/04_losses.ipynb #a906581d
 _EULER = 0.5772156649015329
 
-@_register("warp", fraction=_weights_by_value)
+@register_loss("warp", fraction=_weights_by_value)
 def warp(pred: Tensor,               # (..., L) predicted scores
          target: Tensor,             # same shape: performance as a fraction in [0, 1] (for the weights)
          mask: Tensor | None = None, # same shape, bool, True = real item
@@ -354,55 +141,55 @@ def warp(pred: Tensor,               # (..., L) predicted scores
          weighting: str = "gt",      # item weight of the better item: one of WEIGHTINGS
         ) -> PerList:
     "Weighted approximate-rank pairwise loss: per positive, L(#violators) times its mean violation"
-    p, y, m = _prep(pred, target, mask)
-    w, b = item_weights(y, m, weighting), _pairs(y, m)
-    h = F.relu(margin - _diffs(p)) * b                        # hinge of pair (i better, j worse)
+    p, y, m = zero_padded(pred, target, mask)
+    w, b = item_weights(y, m, weighting), better_pairs(y, m)
+    h = F.relu(margin - score_diffs(p)) * b                        # hinge of pair (i better, j worse)
     r = ((h > 0) & b).sum(-1)                                 # |V_i|
     rank_w = torch.digamma(r.to(p.dtype) + 1) + _EULER        # L(r) = H_r
     per_item = rank_w * h.sum(-1) / r.clamp(min=1)
     pos = b.any(-1); npos = pos.sum(-1)
-    return _per_list((w * per_item * pos).sum(-1) / npos.clamp(min=1), npos > 0)
+    return per_list((w * per_item * pos).sum(-1) / npos.clamp(min=1), npos > 0)
 
 # %% ../nbs/04_losses.ipynb #8aa3260a
-@_register("ew", fraction=_weights_by_value)
+@register_loss("ew", fraction=_weights_by_value)
 def ew(pred: Tensor,               # (..., L) predicted scores
        target: Tensor,             # same shape: performance as a fraction in [0, 1]
        mask: Tensor | None = None, # same shape, bool, True = real item
        *, weighting: str = "exp_gt",  # one of WEIGHTINGS; exp_gt = BONAS's (e^y - 1)/(e - 1)
       ) -> PerList:
     "Exponentially (or GT-, rank-) weighted squared error"
-    p, y, m = _prep(pred, target, mask)
+    p, y, m = zero_padded(pred, target, mask)
     w = item_weights(y, m, weighting)
     if weighting == "exp_gt": w = (w - 1) / (math.e - 1)
-    return _item_mean(w * (p - y) ** 2, m)
+    return item_mean(w * (p - y) ** 2, m)
 
 # %% ../nbs/04_losses.ipynb #ffd78a6f
 _MAPE_MIN_DEN = 1e-3
 
-@_register("mape", fraction=True)
+@register_loss("mape", fraction=True)
 def mape(pred: Tensor,               # (..., L) predicted scores (accuracy, fraction)
          target: Tensor,             # same shape: performance as a fraction in [0, 1]
          mask: Tensor | None = None, # same shape, bool, True = real item
          *, lower_bound: float = 0.045,  # b, in error units (1 - y), below the space's best error
         ) -> PerList:
     "Mean absolute percentage error on errors e = 1 - y, relative to e - lower_bound"
-    p, y, m = _prep(pred, target, mask)
+    p, y, m = zero_padded(pred, target, mask)
     e, e_hat = 1 - y, 1 - p
-    return _item_mean((e_hat - e).abs() / (e - lower_bound).clamp(min=_MAPE_MIN_DEN), m)
+    return item_mean((e_hat - e).abs() / (e - lower_bound).clamp(min=_MAPE_MIN_DEN), m)
 
 # %% ../nbs/04_losses.ipynb #99f278dd
 def loss_needs(name: str | Callable) -> set[str]:
     "Which of LOSS_CONTEXT_KEYS the loss (a name or a callable) takes; the trainer passes only these"
     fn = LOSSES[name] if isinstance(name, str) else name
-    return {k for k in LOSS_CONTEXT_KEYS if k in _kwonly(fn)}
+    return {k for k in LOSS_CONTEXT_KEYS if k in keyword_defaults(fn)}
 
 def hyperparameters(name: str) -> dict[str, Any]:
     "The tunable hyperparameters of a registered loss and their defaults (no context keys, no call options)"
-    return {k: v for k, v in _kwonly(LOSSES[name]).items() if k not in LOSS_CONTEXT_KEYS and k not in _CALL_KEYS}
+    return {k: v for k, v in keyword_defaults(LOSSES[name]).items() if k not in LOSS_CONTEXT_KEYS and k not in LOSS_CALL_KEYS}
 
 # %% ../nbs/04_losses.ipynb #a7812105
-_CHOICES = {"weighting": WEIGHTINGS}           # hyperparameters with a fixed set of values
-_PARTS = ("warmup", "weighted", "ranking")     # hyperparameters naming another loss (PW losses)
+LOSS_CHOICES = {"weighting": WEIGHTINGS}           # hyperparameters with a fixed set of values
+LOSS_PART_KEYS = ("warmup", "weighted", "ranking")     # hyperparameters naming another loss (PW losses)
 _RANGES = {  # bounds beyond the type (the type comes from the default: see checks.check_kwargs)
     "margin": dict(lo=0, what="(a negative margin is met by every ordering: the loss is 0 and nothing is learned)"),
     "lam": dict(lo=0), "k": dict(lo=1), "sigma": dict(lo=0, lo_open=True), "max_relevance": dict(lo=0, lo_open=True),
@@ -411,7 +198,7 @@ _RANGES = {  # bounds beyond the type (the type comes from the default: see chec
 
 def _check_values(name: str, overrides: dict, hp: dict) -> None:
     "Type of every override (from its default) and the bounds of `_RANGES`, naming the loss"
-    check_kwargs({k: v for k, v in overrides.items() if k not in _CALL_KEYS}, hp, f"loss {name!r}")
+    check_kwargs({k: v for k, v in overrides.items() if k not in LOSS_CALL_KEYS}, hp, f"loss {name!r}")
     for k, r in _RANGES.items():
         if k not in overrides: continue
         (check_int if isinstance(hp[k], int) else check_real)(overrides[k], k, where=f" for loss {name!r}", **r)
@@ -432,9 +219,9 @@ def _validate(name: str, kw: dict) -> None:
     "Check choice values and the sub-losses of PW losses when a loss is built"
     if "full_at" in kw and kw["full_at"] <= kw["start"]:
         raise InvalidParameterError(f"full_at={kw['full_at']!r} for loss {name!r}: need more than start={kw['start']!r}")
-    for k, valid in _CHOICES.items():
+    for k, valid in LOSS_CHOICES.items():
         if k in kw: check_choice(kw[k], valid, f"{k} of loss {name!r}")
-    for k in _PARTS:
+    for k in LOSS_PART_KEYS:
         if k not in kw: continue
         check_choice(kw[k], sorted(LOSSES), f"{k} loss of {name!r}")
         if loss_needs(kw[k]): raise InvalidParameterError(f"{k} loss {kw[k]!r} of {name!r} itself needs context")
@@ -448,7 +235,7 @@ def loss_fn(name: str,      # key of LOSSES
            ) -> Callable:
     "The loss with every default written out and `overrides` applied; unknown names raise"
     hp = hyperparameters(name)
-    bad = sorted(set(overrides) - set(hp) - set(_CALL_KEYS))
+    bad = sorted(set(overrides) - set(hp) - set(LOSS_CALL_KEYS))
     if bad:
         ctx = [k for k in bad if k in LOSS_CONTEXT_KEYS]
         raise InvalidParameterError(
@@ -463,14 +250,14 @@ def loss_fn(name: str,      # key of LOSSES
 def _part(name: str, kwargs: dict | None, generator: torch.Generator | None) -> Callable:
     "The body of a PW part (checked (B, L) inputs in, `PerList` out) with its kwargs and the generator if it takes one"
     fn, kw = LOSSES[name].__wrapped__, dict(kwargs or {})
-    if "generator" in _kwonly(fn): kw["generator"] = generator
+    if "generator" in keyword_defaults(fn): kw["generator"] = generator
     return functools.partial(fn, **kw)
 
 def _parts_fraction(*parts: str) -> Callable[[dict], bool]:
     "The `fraction` fact of a PW-style loss: whether any of its `parts` (with its kwargs) expects fractions"
-    return lambda kw: any(_wants_fraction(kw[k], kw[f"{k}_kwargs"]) for k in parts)
+    return lambda kw: any(wants_fraction(LOSSES[kw[k]], kw[f"{k}_kwargs"]) for k in parts)
 
-@_register("pw", fraction=_parts_fraction("warmup", "weighted"))
+@register_loss("pw", fraction=_parts_fraction("warmup", "weighted"))
 def pw(pred: Tensor,                   # (..., L) predicted scores
        target: Tensor,                 # same shape: performance as a fraction in [0, 1]
        mask: Tensor | None = None,     # same shape, bool, True = real item
@@ -488,7 +275,7 @@ def pw(pred: Tensor,                   # (..., L) predicted scores
 
 # %% ../nbs/04_losses.ipynb #877991a1
 RAMPS = ("linear", "smoothstep", "cosine")
-_CHOICES["ramp"] = RAMPS
+LOSS_CHOICES["ramp"] = RAMPS
 
 def smooth_weight(n_train: int,             # architectures queried so far
                   start: int,               # last n_train with weight 0
@@ -502,7 +289,7 @@ def smooth_weight(n_train: int,             # architectures queried so far
     return t if ramp == "linear" else t * t * (3 - 2 * t) if ramp == "smoothstep" else (1 - math.cos(math.pi * t)) / 2
 
 # %% ../nbs/04_losses.ipynb #cb5cc293
-@_register("pw_smooth", fraction=_parts_fraction("ranking", "weighted"))
+@register_loss("pw_smooth", fraction=_parts_fraction("ranking", "weighted"))
 def pw_smooth(pred: Tensor,               # (..., L) predicted scores
               target: Tensor,             # same shape: performance as a fraction in [0, 1]
               mask: Tensor | None = None, # same shape, bool, True = real item
@@ -541,7 +328,7 @@ def _ndcg_gains(y: Tensor, m: Tensor, k: int, max_relevance: float) -> Tensor:
     ideal = (g.sort(-1, descending=True).values * disc).sum(-1)
     return g / ideal.clamp(min=1e-12)[:, None]
 
-@_register("lambda_ndcg")
+@register_loss("lambda_ndcg")
 def lambda_ndcg(pred: Tensor,               # (..., L) predicted scores
                 target: Tensor,             # same shape: performance, any unit (order only)
                 mask: Tensor | None = None, # same shape, bool, True = real item
@@ -551,14 +338,14 @@ def lambda_ndcg(pred: Tensor,               # (..., L) predicted scores
                ) -> PerList:
     "LambdaLoss@K for NDCG@K: metric-weighted pairwise logistic loss"
     if int(k) < 1: raise InvalidParameterError(f"k must be a positive integer, got {k}")
-    p, y, m = _prep(pred, target, mask)
-    g, r, b = _ndcg_gains(y, m, k, max_relevance), _predicted_ranks(p, m), _pairs(y, m)
+    p, y, m = zero_padded(pred, target, mask)
+    g, r, b = _ndcg_gains(y, m, k, max_relevance), _predicted_ranks(p, m), better_pairs(y, m)
     dr = (r[..., :, None] - r[..., None, :]).abs().clamp(min=1)
     delta = (1 / torch.log2(1 + dr) - 1 / torch.log2(2 + dr)).abs()
     rmax = torch.maximum(r[..., :, None], r[..., None, :]).clamp(min=1.5)
     delta = delta * torch.where(rmax > k, 1 / (1 - 1 / torch.log2(1 + rmax)), 1.0)
     w = (g[..., :, None] - g[..., None, :]).abs() * delta * b
-    return _per_list((w * F.softplus(-sigma * _diffs(p)) / math.log(2)).sum((-2, -1)), b.any(-1).any(-1))
+    return per_list((w * F.softplus(-sigma * score_diffs(p)) / math.log(2)).sum((-2, -1)), b.any(-1).any(-1))
 
 # %% ../nbs/04_losses.ipynb #8d31384c
 OPTIM_KEYS = ("lr", "epochs")
@@ -630,208 +417,3 @@ LOSS_COLORS = {  # one colour per loss, shades of one hue per family (regression
     "mse": "#d62728", "mse_sr": "#9467bd", "hr": "#1f77b4", "lr": "#17becf", "listmle": "#08306b",
     "lambda_ndcg": "#6baed6", "warp": "#2ca02c", "ew": "#98df8a", "mape": "#0b5d1e", "pw": "#ff7f0e",
     "pw_smooth": "#c05800"}
-
-# %% ../nbs/04_losses.ipynb #671ea3f9
-def example_ranking(n: int = 12,            # items in the list
-                    noise: float = 0.05,    # s.d. of the Gaussian noise added to the accuracies to make scores
-                    seed: int = 0,          # seeds the noise (and the draw from `values`)
-                    values: np.ndarray | None = None,  # draw the accuracies from these (e.g. a space's val), as fractions
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    "(scores, accuracies) of a small ranking: accuracies evenly spread or drawn from `values`, scores = noisy accuracies"
-    check_int(n, "n", lo=2, hi=200); check_real(noise, "noise", lo=0); check_int(seed, "seed", lo=0)
-    rng = np.random.default_rng(seed)
-    y = np.linspace(0.6, 0.95, n) if values is None else np.sort(rng.choice(np.asarray(values, float), n, replace=False))
-    return y + noise * rng.standard_normal(n), y
-
-# %% ../nbs/04_losses.ipynb #6660ffc5
-def _probe_fn(name: str, n_train: int, seed: int, overrides: dict) -> Callable:
-    "Loss `name` with `overrides`, its context (n_train) bound and a seeded generator where it takes one"
-    gen = {"generator": torch.Generator().manual_seed(seed)} if "generator" in _kwonly(LOSSES[name]) else {}
-    fn = loss_fn(name, **overrides, **gen)
-    ctx = {k: v for k, v in {"n_train": n_train, "progress": 1.0}.items() if k in loss_needs(name)}
-    return functools.partial(fn, **ctx)
-
-def _as_pair(scores, accuracies) -> tuple[Tensor, Tensor]:
-    s, y = np.asarray(scores, float), np.asarray(accuracies, float)
-    if s.shape != y.shape or s.ndim != 1 or len(s) < 2:
-        raise InvalidParameterError(f"scores {s.shape} and accuracies {y.shape} must be two lists of the same length >= 2")
-    if not (np.isfinite(s).all() and np.isfinite(y).all()): raise InvalidParameterError("scores and accuracies must be finite (no NaN)")
-    return torch.tensor(s, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
-
-def loss_probe(name: str,          # a loss of LOSSES
-               scores, accuracies, # two equal-length lists: predicted scores, true accuracies (fractions)
-               *, n_train: int = 100,  # context for PW losses: architectures queried so far
-               seed: int = 0,      # seeds the losses that draw random numbers (ListMLE ties, MSE+SR partners)
-               **overrides,        # the loss's hyperparameters (checked by `loss_fn`)
-              ) -> dict:
-    "The loss value on one ranking and the gradient d loss / d score of every item"
-    fn = _probe_fn(name, n_train, seed, overrides)
-    p, y = _as_pair(scores, accuracies); p.requires_grad_(True)
-    v = fn(p, y); v.backward()
-    return {"value": float(v.detach()), "grad": p.grad.numpy().copy()}
-
-# %% ../nbs/04_losses.ipynb #18810c8b
-def swap_costs(name: str, scores, accuracies, *, n_train: int = 100, seed: int = 0, **overrides) -> np.ndarray:
-    "[n, n] increase of the loss when the scores of items i and j are swapped (0 on the diagonal)"
-    fn = _probe_fn(name, n_train, seed, overrides)
-    p, y = _as_pair(scores, accuracies); n = len(p)
-    with torch.no_grad():
-        base, out = float(fn(p, y)), np.zeros((n, n))
-        for i in range(n):
-            for j in range(i + 1, n):
-                q = p.clone(); q[[i, j]] = q[[j, i]]
-                if "generator" in _kwonly(LOSSES[name]): fn = _probe_fn(name, n_train, seed, overrides)
-                out[i, j] = out[j, i] = float(fn(q, y)) - base
-    return out
-
-# %% ../nbs/04_losses.ipynb #d0d80cf2
-def pw_phase(name: str,               # pw or pw_smooth (any other loss: weight 0 throughout)
-             n_max: int = 200,        # largest n_train to show
-             **overrides,             # the loss's hyperparameters (switch_at, start, full_at, ramp, parts)
-            ) -> tuple[np.ndarray, np.ndarray, tuple[str, str]]:
-    "(n_train 1..n_max, weight of the second part at each, (first part, second part)) of a PW-style loss"
-    check_int(n_max, "n_max", lo=2); hp = {**hyperparameters(name), **overrides}; loss_fn(name, **overrides)
-    n = np.arange(1, n_max + 1)
-    if name == "pw": return n, (n >= hp["switch_at"]).astype(float), (hp["warmup"], hp["weighted"])
-    if name == "pw_smooth":
-        return n, np.array([smooth_weight(int(k), hp["start"], hp["full_at"], hp["ramp"]) for k in n]), (hp["ranking"], hp["weighted"])
-    return n, np.zeros(n_max), (name, name)
-
-# %% ../nbs/04_losses.ipynb #e3f583ff
-def _ranking_panel(fig, scores, accuracies, top: int, col: int) -> None:
-    "Scores against accuracies: the true top items as black stars, the rest grey (no loss colour: those are the losses')"
-    order = np.argsort(accuracies)[::-1]; best = np.isin(np.arange(len(scores)), order[:top])
-    for mask, name, marker in ((~best, "other items", dict(color="#9e9e9e", size=8)),
-                               (best, f"true top {top}", dict(color="black", size=12, symbol="star"))):
-        fig.add_scatter(x=accuracies[mask], y=scores[mask], mode="markers", marker=marker, name=name, legendgroup=name,
-                        showlegend=col == 1, row=1, col=col, hovertemplate="accuracy %{x:.3f}<br>score %{y:.3f}<extra></extra>")
-
-def loss_figure(losses: list[dict] | dict,   # one or two dicts: {"name": loss, **hyperparameters}
-                scores, accuracies,          # the ranking (see `example_ranking`)
-                *, n_train: int = 100,       # context for PW losses
-                top: int = 3,                # how many true-best items to mark
-                width: int = 760,            # pixels
-               ):
-    "Scores vs accuracies, each item's push (-gradient) and the swap-cost map (with its colour bar), for one or two losses side by side"
-    from plotly.subplots import make_subplots
-    losses = [losses] if isinstance(losses, dict) else list(losses)
-    if not 1 <= len(losses) <= 2: raise InvalidParameterError(f"give one or two losses, got {len(losses)}")
-    s, y = np.asarray(scores, float), np.asarray(accuracies, float); _as_pair(s, y)
-    order = np.argsort(y)                                   # items by true accuracy, worst first
-    specs = [(d["name"], {k: v for k, v in d.items() if k != "name"}) for d in losses]
-    res = [(n, loss_probe(n, s, y, n_train=n_train, **kw), swap_costs(n, s, y, n_train=n_train, **kw)) for n, kw in specs]
-    k = len(res)
-    fig = make_subplots(rows=3, cols=k, vertical_spacing=0.1, horizontal_spacing=0.2,
-                        subplot_titles=[f"{n}: loss {r['value']:.4g}" for n, r, _ in res] + [""] * k * 2)
-    for j, (name, r, c) in enumerate(res, 1):
-        _ranking_panel(fig, s, y, top, j)
-        fig.add_bar(x=np.arange(1, len(y) + 1), y=-r["grad"][order], marker_color=LOSS_COLORS.get(name, "grey"),
-                    name=f"{name}: push on each item", row=2, col=j)
-        dom_x, dom_y = fig.layout[f"xaxis{2 * k + j}"].domain, fig.layout[f"yaxis{2 * k + j}"].domain
-        fig.add_heatmap(z=c[np.ix_(order, order)], x=np.arange(1, len(y) + 1), y=np.arange(1, len(y) + 1), colorscale="Blues",
-                        name=f"{name}: swap cost", row=3, col=j, hovertemplate="swap %{x} <-> %{y}: the loss changes by %{z:+.3g}<extra></extra>",
-                        colorbar=dict(x=dom_x[1] + 0.01, xanchor="left", y=sum(dom_y) / 2, len=dom_y[1] - dom_y[0], thickness=10,
-                                      title=dict(text="Δ loss", side="top"), tickfont_size=10))
-        fig.update_xaxes(title_text="true accuracy", row=1, col=j); fig.update_yaxes(title_text="score", row=1, col=j)
-        fig.update_xaxes(title_text="item (1 = worst ... n = best)", row=2, col=j); fig.update_yaxes(title_text="-d loss / d score", row=2, col=j)
-        fig.update_xaxes(title_text="item (by true accuracy)", row=3, col=j); fig.update_yaxes(title_text="swapped with", row=3, col=j)
-    return fig.update_layout(width=width, height=900, legend=dict(orientation="h", y=-0.08), margin=dict(l=60, r=60, t=40, b=60),
-                             title=None)
-
-def pw_phase_figure(name: str, n_max: int = 200, *, n_train: int | None = None, width: int = 760, **overrides):
-    "Weight of a PW loss's second part against n_train, with `n_train` marked"
-    import plotly.graph_objects as go
-    n, w, (a, b) = pw_phase(name, n_max, **overrides)
-    fig = go.Figure(go.Scatter(x=n, y=w, mode="lines", line=dict(color=LOSS_COLORS.get(name, "grey"), shape="hv"), name=name))
-    if n_train is not None: fig.add_vline(x=n_train, line_dash="dash", annotation_text=f"n_train = {n_train}")
-    title = (f"{name}: {a} (weight 0) -> {b} (weight 1)" if name in ("pw", "pw_smooth") else f"{name} does not depend on n_train")
-    return fig.update_layout(title=title, xaxis_title="n_train (architectures queried so far)", yaxis_title=f"weight of {b}",
-                             yaxis_range=[-0.05, 1.05], width=width, height=300, margin=dict(l=60, r=20, t=50, b=40))
-
-# %% ../nbs/04_losses.ipynb #8a834340
-_LABEL_WIDTH, _BOX_WIDTH = "125px", "360px"   # one label column for every control: the boxes line up, 'weighted_kwargs' fits
-
-def _box(widgets) -> dict:
-    "The style and layout every control of the loss explorer shares"
-    return {"style": {"description_width": _LABEL_WIDTH}, "layout": widgets.Layout(width=_BOX_WIDTH)}
-
-def _hp_widget(widgets, key: str, default):
-    "One input widget for a loss hyperparameter, chosen by its default's type and the loss's known choices"
-    st = _box(widgets)
-    if key in _CHOICES: return widgets.Dropdown(options=list(_CHOICES[key]), value=default, description=key, **st)
-    if key in _PARTS: return widgets.Dropdown(options=sorted(LOSSES), value=default, description=key, **st)
-    if isinstance(default, bool): return widgets.Checkbox(value=default, description=key, **st)
-    if isinstance(default, int): return widgets.IntText(value=default, description=key, **st)
-    if isinstance(default, float): return widgets.FloatText(value=default, description=key, step=0.01, **st)
-    return widgets.Text(value="" if default is None else json.dumps(default), description=key,
-                        placeholder='JSON: {"lower_bound": 0.05}', tooltip="the part's hyperparameters as JSON; empty: its defaults", **st)
-
-def _hp_value(w, default):
-    "A hyperparameter widget's value, JSON text parsed for the *_kwargs boxes"
-    if isinstance(w.value, str) and not isinstance(default, str):
-        return None if not w.value.strip() else json.loads(w.value)
-    return w.value
-
-def _floats(text: str, what: str) -> np.ndarray:
-    try: return np.array([float(t) for t in text.replace(",", " ").split()])
-    except ValueError: raise InvalidParameterError(f"{what}: {text!r} is not a list of numbers (write e.g. 0.9, 0.8, 0.7)") from None
-
-# %% ../nbs/04_losses.ipynb #058d36b4
-def loss_explorer(values: np.ndarray | None = None,  # accuracies (fractions) to draw rankings from, e.g. a space's val / 100
-                  loss: str = "hr", other: str = "mape",   # the two losses shown first ("" for one)
-                  width: int = 760):
-    "ipywidgets explorer of any loss's value, per-item gradient, swap costs and PW phase on a small ranking"
-    import ipywidgets as widgets
-    from IPython.display import display
-    a = widgets.Dropdown(options=sorted(LOSSES), value=loss, description="loss A", **_box(widgets))
-    b = widgets.Dropdown(options=[""] + sorted(LOSSES), value=other, description="loss B", **_box(widgets))
-    hp_a, hp_b = widgets.VBox(), widgets.VBox()
-    n_train = widgets.IntSlider(value=100, min=1, max=300, description="n_train", **_box(widgets))
-    size = widgets.IntSlider(value=10, min=3, max=30, description="items", **_box(widgets))
-    noise = widgets.FloatSlider(value=0.05, min=0, max=0.3, step=0.01, description="noise", **_box(widgets))
-    seed = widgets.IntText(value=0, description="seed", **_box(widgets))
-    wide = dict(style={"description_width": _LABEL_WIDTH}, layout=widgets.Layout(width=f"{width}px"))
-    s_box, y_box = widgets.Text(description="scores", **wide), widgets.Text(description="accuracies", **wide)
-    out, phase = widgets.Output(), widgets.Output()
-    ui = widgets.VBox([widgets.HBox([widgets.VBox([a, hp_a]), widgets.VBox([b, hp_b])]),
-                       widgets.HBox([widgets.VBox([n_train, size]), widgets.VBox([noise, seed])]), s_box, y_box, out, phase],
-                      layout=widgets.Layout(max_width=f"{width + 20}px"))
-    ui.state = {"figure": None, "error": None}
-    ui.controls = {"loss A": a, "loss B": b, "hyperparameters A": hp_a, "hyperparameters B": hp_b, "n_train": n_train}
-
-    def hp_boxes(box, name):
-        box.children = [] if not name else [_hp_widget(widgets, k, v) for k, v in hyperparameters(name).items()]
-        for w in box.children: w.observe(redraw, "value")
-
-    def spec(name, box):
-        return {"name": name, **{w.description: _hp_value(w, hyperparameters(name)[w.description]) for w in box.children}}
-
-    def new_ranking(_=None):
-        s, y = example_ranking(size.value, noise.value, seed.value, values)
-        with s_box.hold_trait_notifications(), y_box.hold_trait_notifications():
-            s_box.value, y_box.value = ", ".join(f"{v:.3f}" for v in s), ", ".join(f"{v:.3f}" for v in y)
-
-    def redraw(_=None):
-        try:
-            specs = [spec(a.value, hp_a)] + ([spec(b.value, hp_b)] if b.value else [])
-            fig = loss_figure(specs, _floats(s_box.value, "scores"), _floats(y_box.value, "accuracies"),
-                              n_train=n_train.value, width=width)
-            pw_spec = next((d for d in specs if d["name"] in ("pw", "pw_smooth")), None)
-            pfig = None if pw_spec is None else pw_phase_figure(pw_spec["name"], n_train=n_train.value, width=width,
-                                                                **{k: v for k, v in pw_spec.items() if k != "name"})
-            ui.state.update(figure=fig, error=None)
-        except (NasLossError, ValueError, TypeError) as e:
-            ui.state.update(figure=None, error=str(e)); fig = pfig = None
-        with out:
-            out.clear_output(wait=True)
-            display(fig if fig is not None else widgets.HTML(f"<pre style='color:#b00'>{html.escape(ui.state['error'])}</pre>"))
-        with phase:
-            phase.clear_output(wait=True)
-            display(pfig if pfig is not None else widgets.HTML("<i>PW phase: pick pw or pw_smooth as loss A or B to see which loss is active at which n_train</i>"))
-
-    a.observe(lambda c: (hp_boxes(hp_a, c["new"]), redraw()), "value")
-    b.observe(lambda c: (hp_boxes(hp_b, c["new"]), redraw()), "value")
-    for w in (size, noise, seed): w.observe(lambda _: (new_ranking(), redraw()), "value")
-    for w in (n_train, s_box, y_box): w.observe(redraw, "value")
-    hp_boxes(hp_a, a.value); hp_boxes(hp_b, b.value); new_ranking(); redraw()
-    return ui
