@@ -175,6 +175,8 @@ def cmd_search(args) -> str:
         return head + "\n" + p.round(1).to_string(index=False, na_rep="?")
     df = run_search_sweep(cfg, args.out, workers=args.workers, scheduler=args.scheduler, root=args.root,
                           progress=not args.quiet)
+    print(f"nasloss search: {df.attrs.get('run_here', 0)} search runs by this process; {df['key'].nunique()} stored in {args.out}",
+          file=sys.stderr)
     return search_markdown(df)
 
 

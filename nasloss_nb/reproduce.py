@@ -132,13 +132,13 @@ def _ran(fd: pd.DataFrame, contains: str | None = None) -> pd.DataFrame:
 
 def curve_table(df: pd.DataFrame, space: str) -> pd.DataFrame:
     "Fig. 5 as a table: each setting and loss label's mean Precision@T and N@K for every T and K of one space"
-    from nasloss_nb.report import _label_order
+    from nasloss_nb.report import label_order
     part = df[df["space"] == space]
     if part.empty: raise InvalidParameterError(f"no results for space {space!r}; present: {', '.join(sorted(df['space'].unique()))}")
     ts = sorted((c for c in part if c.startswith("precision@")), key=lambda c: float(c.split("@")[1]))
     ks = sorted((c for c in part if c.startswith("n@")), key=lambda c: int(c.split("@")[1]))
     m = part.groupby(["task", "n_train", "label"])[ts + ks].mean().reset_index()
-    m["order"] = m["label"].map({l: i for i, l in enumerate(_label_order(m["label"].unique()))})
+    m["order"] = m["label"].map({l: i for i, l in enumerate(label_order(m["label"].unique()))})
     return m.sort_values(["task", "n_train", "order"]).drop(columns="order").reset_index(drop=True)
 
 # %% ../nbs/14_reproduce.ipynb #f5880289
@@ -187,7 +187,7 @@ def table1_paper(df: pd.DataFrame,   # study rows of the Table 1 setting (predic
                  z: float = 2.0,     # 'tied' = within z standard errors of the difference from our best
                 ) -> pd.DataFrame:
     "The paper's Table 1 as its text states it (the loss it names best per predictor and metric) beside our numbers"
-    from nasloss_nb.report import PREDICTOR_NAMES, TABLE1_CLAIMS, _best_tied, direction, summary
+    from nasloss_nb.report import PREDICTOR_NAMES, TABLE1_CLAIMS, best_tied, direction, summary
     rows = []
     for pred, loss, metrics, _ in TABLE1_CLAIMS:
         part = df[df["predictor"] == pred]
@@ -196,7 +196,7 @@ def table1_paper(df: pd.DataFrame,   # study rows of the Table 1 setting (predic
             g = g.set_index("label")
             for m in metrics:
                 mean, se = g[f"{m} mean"], g[f"{m} sem"]
-                best, tie = _best_tied(mean, se, m, z)
+                best, tie = best_tied(mean, se, m, z)
                 have = loss in g.index
                 rows.append({"predictor": PREDICTOR_NAMES.get(pred, pred), "setting": f"{sp}/{task} n={n}",
                              "metric": f"{m} ({direction(m)})", "paper: best loss": loss,
@@ -348,7 +348,7 @@ def reproduce(names: str | Iterable[str],          # experiment names (see EXPER
               root: str | os.PathLike | None = None,  # the checkout (default: found from the working folder)
              ) -> pd.DataFrame:
     "Run the experiments' notebooks with papermill (resuming finished ones) and write OUT/report.html; one row per experiment"
-    from nasloss_nb.sweep import SweepInterrupted, _sigterm_interrupts
+    from nasloss_nb.runs import SweepInterrupted, sigterm_interrupts
     names = experiment_names(names); check_bool(smoke, "smoke"); check_bool(rerun, "rerun"); check_int(workers, "workers", lo=1)
     if smoke and rerun: raise InvalidParameterError("smoke=True and rerun=True: choose one (smoke runs tiny configs, rerun the full ones)")
     mode = "smoke" if smoke else "rerun" if rerun else "committed"
@@ -361,7 +361,7 @@ def reproduce(names: str | Iterable[str],          # experiment names (see EXPER
     if mode != "committed" and workers > 1: params = {n: {**p, "workers": workers} for n, p in params.items()}
     # a smoke cell takes seconds: one that runs 30 min is a stuck kernel, an error rather than a silent wait
     try:
-        with _sigterm_interrupts(): runs = [run_notebook(n, params[n], out, root, cell_timeout=1800 if smoke else None) for n in names]
+        with sigterm_interrupts(): runs = [run_notebook(n, params[n], out, root, cell_timeout=1800 if smoke else None) for n in names]
     except KeyboardInterrupt:
         raise SweepInterrupted(f"interrupted: the notebooks that finished are kept in {out / 'notebooks'}; "
                                "run the same command again to resume") from None

@@ -5,7 +5,6 @@
 # %% ../nbs/13d_search_runs.ipynb #imp13runs
 from __future__ import annotations
 import warnings
-from collections import deque
 import numpy as np
 import pandas as pd
 import torch
@@ -13,6 +12,8 @@ from .checks import check_int
 from .core import InvalidParameterError, NasLossError, check_choice
 from .pool import HISTORY_COLUMNS, SEARCH_DEFAULTS, initial_sample
 from .predictors import PREDICTORS
+from .runs import (Claims, DaskRunner, Here, SweepInterrupted, WorkerPool, drive, seed_blocks, sigterm_interrupts,
+                             stored_left)
 from .search import STRATEGIES, check_search, run_searches
 from .spaces.base import load_space
 from .strategies import REA_DEFAULTS
@@ -26,10 +27,9 @@ __all__ = ['SEARCH_SCHEMA', 'SEARCH_KEYS', 'SEARCH_SPACE_KEYS', 'METHOD_KEYS', '
 # %% ../nbs/13d_search_runs.ipynb #157a6bf8
 import contextlib, hashlib, json, os, sys
 from pathlib import Path
-from concurrent.futures import FIRST_COMPLETED, wait
 from . import __version__
 from .core import UnknownNameError, atomic_write, check_writable
-from .sweep import _unknown      # the sweep's unknown-key message: the same config conventions
+from .runs import unknown_keys      # the study's unknown-key message: the same config conventions
 
 SEARCH_SCHEMA = 1
 SEARCH_KEYS = {"name": "config name (str)", "spaces": "list of {space, task, options, kwargs}",
@@ -43,23 +43,17 @@ METHOD_KEYS = ("method", "label", "kwargs")
 
 # %% ../nbs/13d_search_runs.ipynb #40a193d8
 def _check_method_kwargs(method: str, kw: dict) -> None:
-    "A predictor method's kwargs checked: auto's settings, else they must build its loss"
-    if method == "auto":
-        from nasloss_nb.auto import check_auto
-        check_auto(kw)
-    else:
-        from nasloss_nb.losses import loss_fn
-        loss_fn(method, **kw)
+    "A predictor method's kwargs checked by its strategy (`Strategy.check_kwargs`: a loss must build, auto's and bananas' settings hold)"
+    STRATEGIES[method].check_kwargs(method, kw)
 
 def _methods(raw) -> list[dict]:
     "Method entries as {method, label, kwargs}, checked: a known method, a non-empty string label, kwargs that build its loss"
     from nasloss_nb.checks import check_dict, check_list
-    from nasloss_nb.losses import loss_fn
     out = []
     for i, m in enumerate(check_list(raw, "methods", distinct=False, what="a non-empty list of methods (e.g. [pw, hr, random])")):
         n, m = f"methods[{i}]", {"method": m} if isinstance(m, str) else m
         if not isinstance(m, dict): raise InvalidParameterError(f"{n}={m!r}: need a method name or a mapping {{method, label, kwargs}}")
-        _unknown(m, METHOD_KEYS, f"methods entry {m}")
+        unknown_keys(m, METHOD_KEYS, f"methods entry {m}")
         check_choice(m.get("method"), STRATEGIES.names(), STRATEGIES.what)
         m = {"label": m["method"], "kwargs": {}, **m}
         if not (isinstance(m["label"], str) and m["label"].strip()):       # it names the method in tables and run keys
@@ -75,10 +69,9 @@ def _methods(raw) -> list[dict]:
 def _space_entry(s, methods: dict) -> dict:
     "One spaces entry, checked: space, task, options, and each per-space method override (it must build its loss)"
     from nasloss_nb.checks import check_dict, check_kwargs, defaults_of
-    from nasloss_nb.losses import loss_fn
     from nasloss_nb.spaces.base import check_task, space_module, space_names
     if not isinstance(s, dict): raise InvalidParameterError(f"{s!r}: need a mapping {{space, task, options, kwargs}}")
-    _unknown(s, SEARCH_SPACE_KEYS, f"spaces entry {s}")
+    unknown_keys(s, SEARCH_SPACE_KEYS, f"spaces entry {s}")
     mod = space_module(check_choice(s.get("space"), space_names(), "space"))
     task = check_task(mod, s.get("task"), s["space"])
     options = check_dict(s.get("options"), "options") or {}
@@ -105,7 +98,7 @@ def _check_search_config(cfg: dict) -> dict:
     "A raw search config mapping checked key by key, with defaults filled in"
     from nasloss_nb.checks import check_dict, check_int, check_list, check_name, check_real
     from nasloss_nb.study import check_predictor
-    _unknown(cfg, SEARCH_KEYS, "the search config")
+    unknown_keys(cfg, SEARCH_KEYS, "the search config")
     if "budget" not in cfg: raise InvalidParameterError("the search config needs 'budget' (queries per run, e.g. 100)")
     out = {"name": "search", "seeds": 20, "seed_block": 20, "predictor": "gcn", "predictor_kwargs": {}, "epochs": None,
            "lr": None, "batch_size": 16, "weight_decay": 1e-4, **SEARCH_DEFAULTS, **REA_DEFAULTS, **cfg}
@@ -238,13 +231,21 @@ def search_results(out_dir: str | os.PathLike) -> pd.DataFrame:
     return df.sort_values(["space", "task", "label", "seed", "query"]).reset_index(drop=True)
 
 def consolidate_search(out_dir: str | os.PathLike) -> Path:
-    "Write every stored run into results.parquet (atomically), then remove the parts it now holds"
-    out = Path(out_dir); df = search_results(out)
-    atomic_write(out / "results.parquet", lambda t: df.to_parquet(t, index=False))
-    keys = set(df["key"])
-    for p in (out / "parts").glob("*.parquet"):
-        if p.stem in keys: p.unlink()
+    "Write every stored run into results.parquet (atomically), then remove the parts it now holds; one process at a time"
+    from filelock import FileLock
+    out = Path(out_dir); (out / "claims").mkdir(exist_ok=True)
+    with FileLock(str(out / "claims" / ".consolidate.lock")):   # two processes merging at once could drop each other's runs
+        df = search_results(out)
+        atomic_write(out / "results.parquet", lambda t: df.to_parquet(t, index=False))
+        keys = set(df["key"])
+        for p in (out / "parts").glob("*.parquet"):
+            if p.stem in keys: p.unlink()
     return out / "results.parquet"
+
+def _merged_keys(out: Path) -> set[str]:
+    "Keys of the runs in results.parquet (only the key column is read)"
+    p = out / "results.parquet"
+    return set(pd.read_parquet(p, columns=["key"])["key"]) if p.exists() else set()
 
 def whole_runs(df: pd.DataFrame, budget: int) -> set[str]:
     "Keys of the stored runs that are whole: queries 1..n, with n the budget, or fewer and a reason it stopped"
@@ -288,12 +289,9 @@ def _precheck(cfg: dict, root, scheduler=None) -> None:
         except NasLossError as e: raise type(e)(f"spaces[{i}] ({s['space']}/{s['task']}): {e}") from None
 
 def _todo(cfg: dict, done: set) -> list[tuple[dict, list[int]]]:
-    "(setting, seeds) blocks still to run"
-    out = []
-    for s in search_settings(cfg):
-        left = [x for x in cfg["seeds"] if run_key(s, x) not in done]
-        for i in range(0, len(left), cfg["seed_block"]): out.append((s, left[i:i + cfg["seed_block"]]))
-    return out
+    "(setting, seeds not stored) per seed block [0, B), [B, 2B), ...: the same blocks in every process, so they can share them"
+    return [(s, w) for s in search_settings(cfg)
+            for w in seed_blocks([x for x in cfg["seeds"] if run_key(s, x) not in done], cfg["seed_block"]).values()]
 
 def search_plan(config, out_dir) -> pd.DataFrame:
     "What `run_search_sweep` would run: per setting, runs stored and left, and an estimate from stored runs"
@@ -321,41 +319,22 @@ def _training_cluster(scheduler: str | None, workers: int):
     except ImportError:
         raise NasLossError("--scheduler (and --workers with a trained space) need Dask: pip install 'nasloss-nb[dask]'") from None
     if scheduler:
-        from nasloss_nb.sweep import _Dask             # the study's connection: same timeout and message
-        with _Dask(scheduler).client as client: yield client
+        with DaskRunner(scheduler).client as client: yield client     # the study's connection: same timeout and message
         return
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as lc, Client(lc) as client:
         yield client
 
-def _block_in_worker(setting: dict, seeds: list[int], root) -> pd.DataFrame:
-    "`run_setting_block` in a pool worker with SIGTERM at its default, so that the parent's stop ends it at once"
-    import signal
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)   # not the parent's handler (a fork inherits it), which would only interrupt
-    return run_setting_block(setting, seeds, root)
+def _drive(out: Path, todo: list, done: set, short: set, run, claims: Claims, finished, args: tuple) -> None:
+    "`runs.drive` with the search's blocks: claimed by setting and first seed, each run stored as parts/<key>.parquet"
+    drive(todo, run, claims, finished, name=lambda s, w: run_key(s, w[0] // s["seed_block"] * s["seed_block"]),
+          left=lambda s, w: _left(out, s, w, done, short), job=run_setting_block, args=args)
 
-def _run_table(table: list, root, workers: int, client, scheduler, finished) -> None:
-    "Run the blocks of table spaces: on the Dask cluster, in `workers` processes (that end with this one), or here"
-    if scheduler:
-        from dask.distributed import as_completed as dask_completed
-        futs = [client.submit(run_setting_block, s, x, root, pure=False) for s, x in table]
-        try:
-            for f in dask_completed(futs): finished(f.result())
-        except KeyboardInterrupt: client.cancel(futs); raise
-    elif workers > 1 and table:
-        from nasloss_nb.sweep import _Pool      # the study's pool: its workers leave Ctrl-C to us and die with this process
-        pool, left, running, ok = _Pool(workers), deque(table), set(), False
-        try:
-            while left or running:              # one block per worker at a time (none queued): a stop has nothing left to run
-                while left and len(running) < pool.slots: running.add(pool.submit(_block_in_worker, *left.popleft(), root))
-                for f in wait(running, return_when=FIRST_COMPLETED)[0]: finished(f.result()); running.discard(f)
-            ok = True
-        except KeyboardInterrupt:               # keep every block that has finished, then stop
-            for f in running:
-                if f.done() and not f.cancelled() and f.exception() is None: finished(f.result())
-            raise
-        finally: pool.close(stop=not ok)
-    else:
-        for s, x in table: finished(run_setting_block(s, x, root))
+def _left(out: Path, s: dict, seeds: list[int], done: set, short: set) -> list[int]:
+    "Seeds of a block not stored whole (`short`: parts found short at the start), nor stored or merged by another process meanwhile"
+    left = [x for x in seeds if run_key(s, x) in short or x in stored_left(out, run_key, s, [x], done)]
+    if not left: return left
+    with contextlib.suppress(OSError, ValueError): merged = _merged_keys(out) - short; left = [x for x in left if run_key(s, x) not in merged]
+    return left
 
 def run_search_sweep(config, out_dir, *, workers: int = 1, scheduler: str | None = None, root: str | None = None,
                      progress: bool = True) -> pd.DataFrame:
@@ -363,7 +342,6 @@ def run_search_sweep(config, out_dir, *, workers: int = 1, scheduler: str | None
     # a space that trains on query (darts-trained) runs its searches here; its trainings go to the Dask cluster
     # (`scheduler`) or to `workers` local one-thread processes, one architecture per worker at a time
     from nasloss_nb.checks import check_bool, check_int
-    from nasloss_nb.sweep import SweepInterrupted, _sigterm_interrupts
     cfg = load_search_config(config)
     check_int(workers, "workers", lo=1, what="(local worker processes)"); check_bool(progress, "progress")
     out = check_writable(out_dir, "results folder")        # a file, under a file, or not writable: refused now
@@ -381,16 +359,25 @@ def run_search_sweep(config, out_dir, *, workers: int = 1, scheduler: str | None
     bar, here = tqdm(total=sum(len(x) for _, x in todo), desc=cfg["name"], disable=not progress, unit="run"), set()
     def finished(h): write_runs(out, h); bar.update(h["key"].nunique()); here.update(h["key"])
     table, trained = [t for t in todo if not trains(t[0])], [t for t in todo if trains(t[0])]
+    claims, run, ok = None, None, False
     try:
-        with _sigterm_interrupts(), _training_cluster(scheduler, workers if trained else 1) as client:   # reached and checked before any work
+        with sigterm_interrupts(), _training_cluster(scheduler, workers if trained else 1) as client:   # reached and checked before any work
             if trained and client is not None:
                 from nasloss_nb.darts_space import Cluster
                 Cluster(client)                          # refuses workers that would run two trainings at once
-            _run_table(table, root, workers, client, scheduler, finished)
-            for s, x in trained: finished(run_setting_block(s, x, root, client))   # the search here, trainings on the cluster
+            claims = Claims(out)
+            run = DaskRunner(client=client) if scheduler else WorkerPool(workers) if workers > 1 and table else Here()
+            short = set(stored["key"]) - done                # stored short, no reason given: run again, not taken as stored
+            _drive(out, table, done, short, run, claims, finished, (root,))
+            _drive(out, trained, done, short, Here(), claims, finished, (root, client))   # the search here, trainings on the cluster
+        ok = True
     except KeyboardInterrupt:                            # Ctrl-C or SIGTERM: one line and exit status 130, as a study
         raise SweepInterrupted(f"interrupted: {len(here)} search runs finished here are stored in {out}; "
                                "run the same command again to resume") from None
-    finally: bar.close()
+    finally:
+        if run is not None: run.close(stop=not ok)
+        if claims is not None: claims.close()
+        bar.close()
     consolidate_search(out)      # one file per folder (the one that is committed); later parts still count
-    return search_results(out)
+    df = search_results(out); df.attrs["run_here"] = len(here)     # runs searched by this call (another process may run the rest)
+    return df

@@ -4,9 +4,7 @@
 
 # %% ../nbs/10_sweep.ipynb #2e326256
 from __future__ import annotations
-import contextlib, hashlib, json, os, signal, socket, sys, threading, time, warnings
-from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+import contextlib, hashlib, json, os, time, warnings
 from itertools import product
 from pathlib import Path
 from typing import Any, Iterable
@@ -15,11 +13,13 @@ import pandas as pd
 from . import __version__
 from .checks import check_bool, check_dict, check_int, check_kwargs, check_list, check_name, check_real, defaults_of
 from .core import InvalidParameterError, NasLossError, UnknownNameError, atomic_write, cache_dir, check_choice
+from .runs import (Claims, DaskRunner, Here, SweepInterrupted, WorkerPool, drive, seed_blocks, sigterm_interrupts,
+                             stored_left, unknown_keys)
 
 # %% auto #0
-__all__ = ['SCHEMA_VERSION', 'CONFIG_KEYS', 'SPACE_KEYS', 'TUNE_KEYS', 'LOSS_KEYS', 'CLAIM_TTL', 'HEARTBEAT', 'POLL',
-           'check_config', 'load_config', 'settings', 'trial_key', 'seed_blocks', 'run_setting', 'done_keys',
-           'write_rows', 'results', 'consolidate', 'select', 'plan', 'SweepInterrupted', 'run_sweep']
+__all__ = ['SCHEMA_VERSION', 'CONFIG_KEYS', 'SPACE_KEYS', 'TUNE_KEYS', 'LOSS_KEYS', 'check_config', 'load_config', 'settings',
+           'trial_key', 'run_setting', 'done_keys', 'write_rows', 'results', 'consolidate', 'select', 'plan',
+           'run_sweep']
 
 # %% ../nbs/10_sweep.ipynb #be11b7ab
 SCHEMA_VERSION = 1
@@ -37,17 +37,12 @@ SPACE_KEYS = ("space", "task", "portions", "n_train", "options")
 TUNE_KEYS = ("lr_grid", "holdout", "select_by")          # in a setting (and its key) only when an lr_grid is set
 LOSS_KEYS = ("loss", "label", "kwargs")
 
-def _unknown(keys: Iterable, valid: Iterable, where: str):
-    "Raise naming the first unknown key and listing the valid ones"
-    bad = sorted(set(keys) - set(valid))
-    if bad: raise UnknownNameError(f"unknown key(s) {', '.join(map(repr, bad))} in {where}; valid: {', '.join(valid)}")
-
 # %% ../nbs/10_sweep.ipynb #fb2c03ec
 def _check_space(s: Any, n: str) -> None:
     "One `spaces` entry: a known space and task, a non-empty list of portions or of n_train, known options"
     from nasloss_nb.spaces.base import space_module, space_names
     if not isinstance(s, dict): raise InvalidParameterError(f"{n}={s!r}: need a mapping {{space, task, portions | n_train, options}}")
-    _unknown(s, SPACE_KEYS, n)
+    unknown_keys(s, SPACE_KEYS, n)
     mod = space_module(check_name(s.get("space"), space_names(), f"{n}.space"))
     if getattr(mod, "TRAINED", False):
         raise InvalidParameterError(f"{n}.space={s['space']!r} trains each architecture it is asked about: the predictor study "
@@ -67,7 +62,7 @@ def _check_loss(l: Any, n: str) -> None:
     from nasloss_nb.losses import LOSSES, loss_fn
     if isinstance(l, str): l = {"loss": l}
     if not isinstance(l, dict): raise InvalidParameterError(f"{n}={l!r}: need a loss name or a mapping {{loss, label, kwargs}}")
-    _unknown(l, LOSS_KEYS, n)
+    unknown_keys(l, LOSS_KEYS, n)
     check_name(l.get("loss"), [*sorted(LOSSES), "auto"], f"{n}.loss")
     if "label" in l and not (isinstance(l["label"], str) and l["label"].strip()):
         raise InvalidParameterError(f"{n}.label={l['label']!r}: need a non-empty string")
@@ -118,7 +113,7 @@ def _read_config(cfg: dict | str | os.PathLike) -> tuple[dict, str]:
 
 def check_config(cfg: dict, where: str = "the sweep config") -> None:
     "Type, range and emptiness of every key of a raw sweep config; errors name the key, the value and what is valid"
-    _unknown(cfg, CONFIG_KEYS, where)
+    unknown_keys(cfg, CONFIG_KEYS, where)
     for k, chk in _schema().items():
         if k not in cfg and k != "spaces" and k != "losses": continue
         try: chk(cfg.get(k), k)
@@ -173,12 +168,6 @@ def trial_key(setting: dict, seed: int) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 # %% ../nbs/10_sweep.ipynb #ff9f33d1
-def seed_blocks(seeds: Iterable[int], block: int) -> dict[int, list[int]]:
-    "Block start -> the requested seeds in that block"
-    out: dict[int, list[int]] = {}
-    for s in sorted(seeds): out.setdefault(s // block * block, []).append(s)
-    return out
-
 def run_setting(setting: dict,              # one entry of `settings(cfg)`
                 seeds: list[int],           # the seeds wanted from this block
                 root: str | None = None,    # data root for the worker (default: its $NASLOSS_DATA)
@@ -333,130 +322,7 @@ def plan(config: dict | str | os.PathLike,   # a config dict or YAML path (see `
                      "est_seconds": to_run * (cell_s * n + pred_s) if to_run else 0.0})
     return pd.DataFrame(rows)
 
-# %% ../nbs/10_sweep.ipynb #60686db0
-CLAIM_TTL, HEARTBEAT, POLL = 600.0, 30.0, 1.0   # seconds: stale claim, heartbeat period, wait between checks
-
-def _alive(pid: int) -> bool:
-    "Whether process `pid` runs on this machine (a zombie counts as ended)"
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except PermissionError: return True
-    try: return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[-1][:1] != "Z"
-    except OSError: return True
-
-_LIVE: set[str] = set()      # tokens of this process's open _Claims (a claim of our pid with another token is stale)
-
-class _Claims:
-    "This process's claim files in `out/claims` (atomic create; stale claims taken over; a heartbeat thread)"
-    def __init__(self, out: Path):
-        from filelock import FileLock
-        self.dir = out / "claims"; self.dir.mkdir(parents=True, exist_ok=True)
-        self.lock, self.mine, self.host = FileLock(str(self.dir / ".lock")), set(), socket.gethostname()
-        self.token = os.urandom(8).hex(); _LIVE.add(self.token)
-        self.stop = threading.Event(); threading.Thread(target=self._beat, daemon=True).start()
-
-    def _stale(self, f: Path) -> bool:
-        "Whether claim `f` (not ours) has lost its owner"
-        try: c, age = json.loads(f.read_text()), time.time() - f.stat().st_mtime
-        except FileNotFoundError: return True
-        except (OSError, ValueError): return time.time() - f.stat().st_mtime > CLAIM_TTL
-        if age > CLAIM_TTL or c.get("host") != self.host: return age > CLAIM_TTL
-        return c.get("token") not in _LIVE if c.get("pid") == os.getpid() else not _alive(c.get("pid", -1))
-
-    def take(self, name: str) -> bool:
-        "Claim block `name` unless a live owner holds it"
-        f = self.dir / f"{name}.claim"
-        with self.lock:
-            if f.exists():
-                if not self._stale(f): return False
-                f.unlink()
-            self.mine.add(f)                  # before it exists: an interrupt from here on still releases it
-            fd = os.open(f, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            with os.fdopen(fd, "w") as fh: json.dump({"pid": os.getpid(), "host": self.host, "time": time.time(), "token": self.token}, fh)
-        return True
-
-    def release(self, name: str) -> None:
-        "Remove our claim `name` (never another claimant's, even after an interrupt)"
-        f = self.dir / f"{name}.claim"
-        with contextlib.suppress(OSError, ValueError):
-            if json.loads(f.read_text()).get("token") == self.token: f.unlink()
-        self.mine.discard(f)
-
-    def _beat(self) -> None:
-        while not self.stop.wait(HEARTBEAT):
-            for f in list(self.mine):
-                with contextlib.suppress(OSError): os.utime(f)
-
-    def close(self) -> None:
-        self.stop.set(); _LIVE.discard(self.token)
-        for f in list(self.mine): self.release(f.stem)
-
-# %% ../nbs/10_sweep.ipynb #f50577fb
-class SweepInterrupted(NasLossError):
-    "A sweep stopped by SIGINT or SIGTERM; the trials finished before are stored"
-    code = 130
-
-def _worker_init(parent: int) -> None:
-    "In each pool worker: end when the parent process ends (whatever the signal); leave Ctrl-C to the parent"
-    with contextlib.suppress(Exception):                 # Linux: the kernel sends SIGKILL when the parent dies
-        import ctypes; ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # 1 = PR_SET_PDEATHSIG
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    def watch():
-        while os.getppid() == parent: time.sleep(0.5)
-        os._exit(1)
-    threading.Thread(target=watch, daemon=True).start()
-
-class _Here:
-    "Runs each block at once, in this process (workers=1)"
-    slots = 1
-    def submit(self, fn, *args) -> Future:
-        f = Future()
-        try: f.set_result(fn(*args))
-        except Exception as e: f.set_exception(e)
-        return f
-    def close(self, stop: bool = False) -> None: pass
-
-class _Pool:
-    "A process pool whose workers end with this process"
-    def __init__(self, workers: int):
-        self.slots = workers
-        self.pool = ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(os.getpid(),))
-    def submit(self, fn, *args) -> Future: return self.pool.submit(fn, *args)
-    def close(self, stop: bool = False) -> None:
-        procs = list((getattr(self.pool, "_processes", None) or {}).values()) if stop else []
-        self.pool.shutdown(wait=not stop, cancel_futures=stop)
-        for p in procs: p.terminate()
-        for p in procs: p.join(5)
-
-class _Dask:
-    "A Dask cluster; its futures are bridged to concurrent.futures ones"
-    def __init__(self, address: str):
-        from dask.distributed import Client
-        try: self.client = Client(address, timeout=30)
-        except (OSError, TimeoutError, ValueError) as e:
-            raise NasLossError(f"cannot reach the Dask scheduler {address!r} ({type(e).__name__}: {e}); check --scheduler") from None
-        self.futs = []
-        self.slots = max(1, sum(self.client.nthreads().values()))
-    def submit(self, fn, *args) -> Future:
-        d, f = self.client.submit(fn, *args, pure=False), Future(); self.futs.append(d)
-        def done(d):
-            try: f.set_result(d.result())
-            except Exception as e: f.set_exception(e)
-        d.add_done_callback(done); return f
-    def close(self, stop: bool = False) -> None:
-        if stop: self.client.cancel(self.futs)
-        self.client.close()
-
 # %% ../nbs/10_sweep.ipynb #d3b9eff7
-@contextlib.contextmanager
-def _sigterm_interrupts():
-    "In the main thread, SIGTERM raises KeyboardInterrupt (like Ctrl-C), so both stop through one clean path"
-    if threading.current_thread() is not threading.main_thread(): yield; return
-    def handler(signum, frame): raise KeyboardInterrupt
-    old = signal.signal(signal.SIGTERM, handler)
-    try: yield
-    finally: signal.signal(signal.SIGTERM, old)
-
 def _check_sizes(cfg: dict, root, strict: bool = True) -> None:
     "Load each space of the config once and check every training size against it, before any training"
     from nasloss_nb.core import DataMissingError
@@ -482,30 +348,6 @@ def _todo(cfg: dict, done: set) -> list[tuple[dict, list[int]]]:
             for w in seed_blocks([x for x in cfg["seeds"] if trial_key(s, x) not in done], cfg["seed_block"]).values()]
     return sorted(todo, key=lambda t: t[1][0] // cfg["seed_block"])
 
-def _left(out: Path, s: dict, seeds: list[int], done: set) -> list[int]:
-    "The seeds of a block not stored yet, by this process or another"
-    return [x for x in seeds if (k := trial_key(s, x)) not in done and not (out / "parts" / f"{k}.parquet").exists()]
-
-def _drive(out: Path, todo: list, done: set, run, claims: _Claims, finished, root) -> None:
-    "Claim, train and store every block of `todo`; wait for blocks that another live process holds"
-    pending, waiting, running = deque(todo), [], {}
-    try:
-        while pending or waiting or running:
-            while pending and len(running) < run.slots:
-                s, seeds = pending.popleft(); name = trial_key(s, seeds[0] // s["seed_block"] * s["seed_block"])
-                if not claims.take(name): waiting.append((s, seeds)); continue
-                left = _left(out, s, seeds, done)
-                if left: running[run.submit(run_setting, s, left, root)] = name
-                else: claims.release(name)
-            if running:
-                for f in wait(running, timeout=POLL, return_when=FIRST_COMPLETED)[0]:
-                    finished(f.result()); claims.release(running.pop(f))
-            elif waiting:
-                time.sleep(POLL); pending.extend((s, l) for s, w in waiting if (l := _left(out, s, w, done))); waiting = []
-    except KeyboardInterrupt:                    # keep what has finished, then stop
-        for f in running:
-            if f.done() and not f.cancelled() and f.exception() is None: finished(f.result())
-        raise
 
 # %% ../nbs/10_sweep.ipynb #f01f90b5
 def run_sweep(config: dict | str | os.PathLike,   # a config dict or YAML path
@@ -527,11 +369,13 @@ def run_sweep(config: dict | str | os.PathLike,   # a config dict or YAML path
     bar = tqdm(total=sum(len(x) for _, x in todo), desc=cfg["name"], disable=not progress, unit="trial")
     trained = []
     def finished(rows): write_rows(out, rows); bar.update(len(rows)); trained.extend(r["key"] for r in rows)
-    run = _Dask(scheduler) if scheduler else _Pool(workers) if workers > 1 else _Here()
+    run = DaskRunner(scheduler) if scheduler else WorkerPool(workers) if workers > 1 else Here()
     claims, ok = None, False
     try:
-        _open_folder(out, cfg["name"]); claims = _Claims(out)
-        with _sigterm_interrupts(): _drive(out, todo, done, run, claims, finished, root)
+        _open_folder(out, cfg["name"]); claims = Claims(out)
+        with sigterm_interrupts():
+            drive(todo, run, claims, finished, name=lambda s, w: trial_key(s, w[0] // s["seed_block"] * s["seed_block"]),
+                  left=lambda s, w: stored_left(out, trial_key, s, w, done), job=run_setting, args=(root,))
         ok = True
     except KeyboardInterrupt:
         raise SweepInterrupted(f"interrupted: {len(trained)} trials trained here are stored in {out}; "
