@@ -10,9 +10,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 from .checks import check_int
-from .core import Registry, check_choice
+from .core import InvalidParameterError, Registry, check_choice
 from .losses import LOSSES, optim_defaults
-from .pool import (SearchRun, SearchStoppedWarning, SearchTable, active_loss, live_groups, mutant_draws,
+from .pool import (SEARCH_DEFAULTS, SearchRun, SearchStoppedWarning, SearchTable, active_loss, live_groups, mutant_draws,
                              parents_of, replacement_rows, search_history, train_group)
 from .spaces.base import TabularSpace
 from .train import predict
@@ -80,6 +80,15 @@ class Strategy:
     def settings(self, method: str, cfg: dict) -> dict:
         "`cfg` checked and completed for `method`, before any query (default: as given)"
         return cfg
+
+    def check_kwargs(self, method: str, kwargs: dict) -> None:
+        "A config's `kwargs` for `method` checked before any run: through `settings`, with the run defaults for the rest"
+        if not self.trains:
+            if kwargs: raise InvalidParameterError(f"{method!r} trains no predictor and takes no kwargs, got {kwargs!r}")
+            return
+        self.settings(method, {**SEARCH_DEFAULTS, **REA_DEFAULTS, "loss_kwargs": kwargs or None, "predictor": "gcn",
+                               "predictor_kwargs": None, "epochs": None, "lr": None, "batch_size": 16,
+                               "weight_decay": 1e-4, "batched": True, "device": "cpu"})
 
     def step(self, tab: SearchTable, runs: list[SearchRun], it: int, budget: int, cfg: dict) -> None:
         "Query the next architectures of each active run (`r.add`), or end one that cannot go on (`r.stop`)"

@@ -85,7 +85,7 @@ def test_folder_of_another_kind_is_refused_before_any_work(tmp_path):
     ({"seeds": 2.5}, "seeds=2.5"), ({"seeds": [1, 1]}, "distinct"), ({"k": 20}, "larger than n_candidates"),
     ({"epochs": 0}, "epochs=0"), ({"epochs": "five"}, "epochs='five'"), ({"lr": "fast"}, "lr='fast'"),
     ({"lr": 0}, "lr=0"), ({"methods": "hr"}, "methods='hr'"), ({"methods": []}, "non-empty"),
-    ({"methods": ["bananas"]}, "unknown search method"), ({"spaces": []}, "non-empty"),
+    ({"methods": ["bohb"]}, "unknown search method"), ({"spaces": []}, "non-empty"),
     ({"spaces": [{"space": "nb999"}]}, "unknown space"), ({"budgett": 3}, "unknown key(s) 'budgett'"),
     ({"n_init": True}, "n_init=True"), ({"methods": [{"method": "pw", "kwargs": {"warmup": "nope"}}]}, "warmup loss"),
     ({"methods": [{"method": "random", "kwargs": {"x": 1}}]}, "takes no kwargs"),

@@ -35,11 +35,11 @@ def _ls_checks(h, space, budget, n_init, seeds):
 
 
 def test_registry_maps_every_method_to_a_strategy():
-    assert list(STRATEGIES) == ["random", "rea", "auto", "ls"] and BASELINES == ("random", "rea", "ls")
+    assert list(STRATEGIES) == ["random", "rea", "auto", "ls", "bananas"] and BASELINES == ("random", "rea", "ls")
     assert STRATEGIES["pw"] is STRATEGIES["mse"] is STRATEGIES.fallback and STRATEGIES["pw"].trains
     assert all(isinstance(STRATEGIES[m], Strategy) for m in STRATEGIES.names())
-    with pytest.raises(UnknownNameError, match="unknown search method 'bananas'.*valid: .*ls"):
-        run_searches("toy", "bananas", 10)
+    with pytest.raises(UnknownNameError, match="unknown search method 'bohb'.*valid: .*ls"):
+        run_searches("toy", "bohb", 10)
 
 
 def test_ls_on_toy():
