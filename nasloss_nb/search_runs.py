@@ -20,9 +20,10 @@ from .strategies import REA_DEFAULTS
 
 
 # %% auto #0
-__all__ = ['SEARCH_SCHEMA', 'SEARCH_KEYS', 'SEARCH_SPACE_KEYS', 'METHOD_KEYS', 'load_search_config', 'search_settings', 'run_key',
-           'trains', 'run_setting_block', 'search_results', 'consolidate_search', 'whole_runs', 'write_runs',
-           'select_search', 'search_plan', 'run_search_sweep']
+__all__ = ['SEARCH_SCHEMA', 'SEARCH_KEYS', 'SEARCH_SPACE_KEYS', 'METHOD_KEYS', 'SETTING_COLUMNS', 'load_search_config',
+           'search_settings', 'setting_columns', 'run_key', 'trains', 'run_setting_block', 'search_results',
+           'with_settings', 'consolidate_search', 'whole_runs', 'write_runs', 'select_search', 'search_plan',
+           'run_search_sweep']
 
 # %% ../nbs/13d_search_runs.ipynb #157a6bf8
 import contextlib, hashlib, json, os, sys
@@ -145,6 +146,14 @@ def search_settings(cfg: dict) -> list[dict]:
             out.append(st)
     return out
 
+SETTING_COLUMNS = ("options", "seed_block", "budget", "n_init", "predictor", "predictor_kwargs", "epochs", "lr", "batch_size",
+                   "weight_decay", "k", "n_candidates", "max_parents", "mutation_attempts", "population", "tournament")
+
+def setting_columns(setting: dict) -> dict:
+    "The columns that record a run's whole setting on each of its rows: mappings as sorted JSON, None for a key it has not"
+    val = lambda v: json.dumps(v, sort_keys=True) if isinstance(v, dict) else v
+    return {k: val(setting[k]) if k in setting else None for k in SETTING_COLUMNS}
+
 def run_key(setting: dict, seed: int) -> str:
     "Stable 16-hex-digit key of one search run (its setting and seed)"
     blob = json.dumps({**setting, "seed": seed, "schema": SEARCH_SCHEMA, "kind": "search"}, sort_keys=True, default=str)
@@ -166,7 +175,7 @@ def run_setting_block(setting: dict, seeds: list[int], root: str | None = None,
     h = run_searches(space, setting["method"], seeds=seeds, **kw)
     keys = {s: run_key(setting, s) for s in seeds}
     return h.assign(label=setting["label"], kwargs=json.dumps(setting["kwargs"], sort_keys=True), key=h["seed"].map(keys),
-                    nasloss_version=__version__, schema=SEARCH_SCHEMA)
+                    nasloss_version=__version__, schema=SEARCH_SCHEMA, **setting_columns(setting))
 
 # %% ../nbs/13d_search_runs.ipynb #5ad1190f
 def _check_folder(out: Path, name: str, write: bool) -> None:
@@ -230,12 +239,24 @@ def search_results(out_dir: str | os.PathLike) -> pd.DataFrame:
         df["label"] = df["label"].astype(str)                          # still reads, sorts and reports
     return df.sort_values(["space", "task", "label", "seed", "query"]).reset_index(drop=True)
 
-def consolidate_search(out_dir: str | os.PathLike) -> Path:
-    "Write every stored run into results.parquet (atomically), then remove the parts it now holds; one process at a time"
+def with_settings(df: pd.DataFrame, settings: dict) -> pd.DataFrame:
+    "`df` with the setting columns of every run whose key is in `settings` (key -> setting) filled in (runs stored before they were recorded)"
+    have = df["key"].isin(list(settings))
+    if not have.any(): return df
+    cols = pd.DataFrame([{"key": k, **setting_columns(s)} for k, s in settings.items()]).set_index("key")
+    out = df.copy()
+    for c in SETTING_COLUMNS:
+        new = df["key"].map(cols[c])
+        out[c] = new.where(have, df[c] if c in df else None).astype(object)
+    return out
+
+def consolidate_search(out_dir: str | os.PathLike, settings: dict | None = None) -> Path:
+    "Write every stored run into results.parquet (atomically; `settings`: key -> setting to record on older runs), then remove the parts it holds"
     from filelock import FileLock
     out = Path(out_dir); (out / "claims").mkdir(exist_ok=True)
     with FileLock(str(out / "claims" / ".consolidate.lock")):   # two processes merging at once could drop each other's runs
         df = search_results(out)
+        if settings: df = with_settings(df, settings)
         atomic_write(out / "results.parquet", lambda t: df.to_parquet(t, index=False))
         keys = set(df["key"])
         for p in (out / "parts").glob("*.parquet"):
@@ -378,6 +399,6 @@ def run_search_sweep(config, out_dir, *, workers: int = 1, scheduler: str | None
         if run is not None: run.close(stop=not ok)
         if claims is not None: claims.close()
         bar.close()
-    consolidate_search(out)      # one file per folder (the one that is committed); later parts still count
+    consolidate_search(out, {run_key(s, x): s for s in search_settings(cfg) for x in cfg["seeds"]})   # one file per folder (committed)
     df = search_results(out); df.attrs["run_here"] = len(here)     # runs searched by this call (another process may run the rest)
     return df

@@ -80,3 +80,20 @@ def test_sigkill_of_a_search_leaves_no_worker_and_resumes(tmp_path):
     df = run_search_sweep(cfg, out, progress=False)   # the dead run's claims are stale: taken over
     assert df.attrs["run_here"] == 12 - kept      # nothing stored is run again
     _whole(df)
+
+
+def test_every_stored_row_carries_its_whole_setting(tmp_path):
+    import pandas as pd
+    from nasloss_nb.search import search_settings, load_search_config, run_key
+    cfg = {**CFG, "epochs": 2, "seeds": 2, "seed_block": 2, "methods": ["hr", "rea"], "lr": 0.002}
+    df = run_search_sweep(cfg, tmp_path / "runs", progress=False)
+    by = df.groupby("label")[["budget", "epochs", "lr", "k", "n_init", "predictor", "population", "seed_block"]].first()
+    assert by.loc["hr"].drop("population").tolist() == [14, 2, 0.002, 5, 4, "gcn", 2] and pd.isna(by.loc["hr", "population"]), by
+    assert by.loc["rea"][["budget", "population", "seed_block"]].tolist() == [14, 10, 2] and pd.isna(by.loc["rea", "predictor"])
+    # a folder stored before rows carried their setting: the next run of its config fills the columns in, nothing reruns
+    res = pd.read_parquet(tmp_path / "runs" / "results.parquet")
+    res.drop(columns=["budget", "epochs", "lr", "predictor"]).to_parquet(tmp_path / "runs" / "results.parquet", index=False)
+    again = run_search_sweep(cfg, tmp_path / "runs", progress=False)
+    assert again.attrs["run_here"] == 0
+    pd.testing.assert_frame_equal(again.groupby("label")[["budget", "epochs", "lr", "predictor"]].first(),
+                                  by[["budget", "epochs", "lr", "predictor"]])
