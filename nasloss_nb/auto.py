@@ -276,9 +276,9 @@ def auto_study_findings(df: pd.DataFrame,        # study rows with `auto` and si
                         losses: Sequence[str] | None = None,  # losses compared with (default: every other label)
                        ) -> pd.DataFrame:
     "Per setting and metric: auto against the best loss (by mean) and the per-seed median of the losses, paired by seed"
-    from nasloss_nb.report import HIGHER_IS_BETTER, _table
+    from nasloss_nb.report import HIGHER_IS_BETTER, results_table
     from nasloss_nb.search_report import paired_p
-    d = _table(df); d = d.drop_duplicates("key") if "key" in d else d
+    d = results_table(df); d = d.drop_duplicates("key") if "key" in d else d
     rows = []
     for (sp, task, n, pred), g in d.groupby(["space", "task", "n_train", "predictor"], sort=False, dropna=False):
         a, others = g[g["label"] == method].set_index("seed"), g[g["label"] != method]

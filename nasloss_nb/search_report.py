@@ -73,9 +73,9 @@ def task_order(space: str, task: str) -> tuple:
 
 def _method_order(labels, reference: str) -> list[str]:
     "The reference method first, then the other losses by family (report order), then the baselines"
-    from nasloss_nb.report import _label_order
+    from nasloss_nb.report import label_order
     rest = [l for l in labels if l != reference and l not in BASELINES]
-    return [l for l in [reference] if l in labels] + _label_order(rest) + [l for l in BASELINES if l in labels]
+    return [l for l in [reference] if l in labels] + label_order(rest) + [l for l in BASELINES if l in labels]
 
 def search_table(df: pd.DataFrame, reference: str = "pw", at: int | None = None) -> pd.DataFrame:
     "Per space/task and method: best-found test at the budget (mean, s.e., median), paired p vs `reference`, paper"
@@ -208,7 +208,7 @@ def search_figure(df: pd.DataFrame,            # search history (`run_searches`,
                  ) -> go.Figure:
     "Fig. 7 as regret on a log axis: per method the median over runs and the band of the middle half, one panel per space/task"
     from plotly.subplots import make_subplots
-    from nasloss_nb.report import _chars, _title, wrap_label
+    from nasloss_nb.report import title_chars, figure_title, wrap_label
     if df.empty: raise InvalidParameterError("no search runs to draw")
     if floor is not None and not (isinstance(floor, (int, float)) and floor > 0):
         raise InvalidParameterError(f"floor={floor!r}: need a positive number (a log axis has no 0)")
@@ -222,7 +222,7 @@ def search_figure(df: pd.DataFrame,            # search history (`run_searches`,
         fl = floor or regret_floor(p[["regret_q25", "regret_median", "regret_q75"]].to_numpy())
         unit, ref, kind = (f"{value} error %" if sp in ERROR_SPACES else f"{value} value"), float(p["reference"].iloc[0]), p["reference_kind"].iloc[0]
         info[(sp, task)] = (p, fl, unit, ref, kind)
-        heads.append("<br>".join(wrap_label(t, _chars(width, ncol) * 6 // 5) for t in
+        heads.append("<br>".join(wrap_label(t, title_chars(width, ncol) * 6 // 5) for t in
                                  (f"{sp}/{task}", f"{unit}: {kind} {ref:.4g}", f"regret 0 drawn at {fl:.2g}")))
     lines = max(h.count("<br>") + 1 for h in heads)
     gap = 17 * lines + 70                                                  # px between rows: titles, ticks, axis title
@@ -250,7 +250,7 @@ def search_figure(df: pd.DataFrame,            # search history (`run_searches`,
                        max(60, int(((width or 1000) - 40) / 6.4))).split("<br>")
     top_px = 12 + 24 + 16 * len(notes) + 17 * lines + 16
     fig.update_annotations(font_size=13)
-    return fig.update_layout(title=_title(title or f"Fig. 7: regret of the best-so-far {value} value against queries (lower is better)", notes),
+    return fig.update_layout(title=figure_title(title or f"Fig. 7: regret of the best-so-far {value} value against queries (lower is better)", notes),
                              height=top_px + nrow * cell + (nrow - 1) * gap + 60, width=width, autosize=width is None,
                              margin=dict(t=top_px, l=70, r=20, b=60), legend_title_text="method", template="plotly_white")
 
@@ -410,7 +410,7 @@ def auto_figure(df: pd.DataFrame, title: str = "auto: each candidate's credit an
     "Top: each candidate's mean credit so far (median over runs; the rule follows the highest); bottom: the loss used per iteration"
     from plotly.subplots import make_subplots
     from nasloss_nb.losses import LOSS_COLORS
-    from nasloss_nb.report import _title
+    from nasloss_nb.report import figure_title
     a = auto_credits(df)
     cands, runs = [c[5:] for c in a.columns if c.startswith("mean_")], a["key"].nunique()
     x = a.groupby("iteration")["query"].max()
@@ -433,5 +433,5 @@ def auto_figure(df: pd.DataFrame, title: str = "auto: each candidate's credit an
     fig.update_xaxes(title_text="queried architectures", row=2, col=1)
     fig.update_annotations(font_size=12)
     notes = ["credit: the best true value among a loss's top picks of each batch,", f"0 (the batch's worst) to 1 (its best); median over {runs} run(s)"]
-    return fig.update_layout(title=_title(title, notes), height=460, width=width, autosize=width is None, template="plotly_white",
+    return fig.update_layout(title=figure_title(title, notes), height=460, width=width, autosize=width is None, template="plotly_white",
                              margin=dict(t=100, l=60, r=10, b=50), legend_title_text="candidate")
