@@ -192,7 +192,7 @@ def test_graph_cache_heals(tmp_cache):
 
 
 def test_nb101_cell_cache_heals(tmp_cache, monkeypatch):
-    import nasloss_nb.spaces.nb101 as nb101
+    import nasloss_nb.nb101_codes as nb101                        # where enumerate_cells and build_cells live
     codes = np.arange(29 * 50, dtype=np.int8).reshape(50, 29)
     monkeypatch.setattr(nb101, "build_cells", lambda: codes)      # the real build takes a minute; the cache code is the same
     nb101.enumerate_cells()
