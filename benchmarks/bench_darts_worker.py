@@ -1,4 +1,4 @@
-"""One DARTS training on a fresh one-thread Dask worker, with and without `darts_space._keep_freed_memory`.
+"""One DARTS training on a fresh one-thread Dask worker, with and without `cluster.keep_freed_memory`.
 
     NASLOSS_DATA=../shared/data .venv/bin/python benchmarks/bench_darts_worker.py [--fidelity smoke] [--runs 2]
 
@@ -13,11 +13,11 @@ from distributed import Client, LocalCluster
 
 def one_training(keep: bool, fidelity: str) -> tuple[float, int, float]:
     import torch
-    from nasloss_nb.darts_space import _keep_freed_memory
+    from nasloss_nb.cluster import keep_freed_memory
     from nasloss_nb.darts_train import train_genotype
     from nasloss_nb.spaces.darts import sample_genotypes
     torch.set_num_threads(1)
-    if keep: _keep_freed_memory()
+    if keep: keep_freed_memory()
     g = sample_genotypes(1, np.random.default_rng(0))[0]
     f0, t0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, time.perf_counter()
     r = train_genotype(g, fidelity=fidelity, cache=False)

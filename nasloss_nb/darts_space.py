@@ -11,7 +11,8 @@ from .core import InvalidParameterError, UnknownNameError, check_device
 from .spaces.darts import NODE_TYPES, DartsSpace, sample_genotypes
 from .darts_net import from_arch, genotype_str, to_arch
 from .darts_train import DATASETS, cached_result, check_images, get_fidelity, save_result, train_genotype
-from .trained import EVENT_TOPIC, Cluster, LazyAccuracy, TrainedSpace, _keep_freed_memory
+from .cluster import EVENT_TOPIC, Cluster, keep_freed_memory
+from .trained import LazyAccuracy, TrainedSpace
 
 # %% auto #0
 __all__ = ['DartsCell', 'train_on_worker', 'TrainedDartsSpace', 'summary', 'row_extras', 'trained_darts', 'best_cells',
@@ -45,14 +46,14 @@ class DartsCell:
         return list(out)
 
 # %% ../nbs/15b_darts_space.ipynb #2d8fa7c2
-_all_ = ["EVENT_TOPIC", "LazyAccuracy", "Cluster"]     # moved to `trained`; still importable from here
+_all_ = ["EVENT_TOPIC", "LazyAccuracy", "Cluster"]     # moved to `cluster` and `trained`; still importable from here
 
 def train_on_worker(arch, dataset: str, fidelity, seed: int, root, device: str, threads: int | None,
                     train_kwargs: dict) -> dict:
     "One training on a Dask worker (its cache untouched: the client files the result), logged to the scheduler"
     from distributed import get_worker
     w = get_worker()
-    _keep_freed_memory()                                            # 2.3x faster under Dask's nanny (see above)
+    keep_freed_memory()                                             # 2.3x faster under Dask's nanny (see above)
     torch.set_num_threads(threads or w.state.nthreads)
     device = check_device(device)                                   # 'auto': this worker's GPU when it has one
     ev = {"arch": list(arch), "worker": w.address, "pid": os.getpid(), "device": device}

@@ -4,17 +4,18 @@
 
 # %% ../nbs/08_trained.ipynb #d32e2b4c
 from __future__ import annotations
-import hashlib, importlib, inspect, json, math, os, re, sys, time, uuid, warnings
+import hashlib, importlib, inspect, json, math, os, re, sys, time, warnings
 from pathlib import Path
 from typing import Callable, Sequence
 import numpy as np
+from .cluster import EVENT_TOPIC, Cluster, keep_freed_memory
 from .core import InvalidParameterError, NasLossError, UnknownNameError, atomic_write, cache_dir
 from .spaces.base import TabularSpace
 
 # %% auto #0
-__all__ = ['RESERVED', 'EVENT_TOPIC', 'CELL_PROTOCOL', 'RESULT_SCHEMA', 'LazyAccuracy', 'import_evaluate', 'resolve_evaluate',
-           'check_evaluation', 'demo_evaluate', 'evaluate_on_worker', 'Cluster', 'as_cell', 'TrainedSpace',
-           'train_rows', 'EvaluationWarning', 'result_path', 'row_extras', 'summary', 'close']
+__all__ = ['RESERVED', 'CELL_PROTOCOL', 'RESULT_SCHEMA', 'LazyAccuracy', 'import_evaluate', 'resolve_evaluate',
+           'check_evaluation', 'demo_evaluate', 'evaluate_on_worker', 'as_cell', 'TrainedSpace', 'train_rows',
+           'EvaluationWarning', 'result_path', 'row_extras', 'summary', 'close', 'EVENT_TOPIC', 'Cluster']
 
 # %% ../nbs/08_trained.ipynb #cc96a63c
 class LazyAccuracy:
@@ -124,22 +125,13 @@ def demo_evaluate(arch: Sequence, seed: int = 0) -> dict:
     return {"val": val, "test": val - 0.5 - 0.1 * seed, "params": float(x.sum())}
 
 # %% ../nbs/08_trained.ipynb #a05483a4
-EVENT_TOPIC = "nasloss-train"
-
-def _keep_freed_memory() -> bool:
-    "Raise glibc's trim and mmap thresholds to 1 GiB (Dask workers start at 64 KiB): True if it was set"
-    import ctypes, sys
-    if not sys.platform.startswith("linux"): return False
-    try: libc = ctypes.CDLL("libc.so.6")
-    except OSError: return False                                    # not glibc (e.g. musl): leave it
-    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3                     # glibc's malloc.h
-    return bool(libc.mallopt(M_TRIM_THRESHOLD, 1 << 30)) and bool(libc.mallopt(M_MMAP_THRESHOLD, 1 << 30))
+_all_ = ["EVENT_TOPIC", "Cluster"]      # in `cluster` now; still importable from here
 
 def evaluate_on_worker(evaluate: str, arch: tuple, user_arch, seed: int | None) -> dict:
     "One `evaluate` call on a Dask worker (its cache untouched: the client files the result), logged to the scheduler"
     from distributed import get_worker
     w = get_worker()
-    _keep_freed_memory()                                            # 2.3x faster training under Dask's nanny
+    keep_freed_memory()                                             # 2.3x faster training under Dask's nanny
     fn = import_evaluate(evaluate)                                  # cannot import: the cluster's problem, raised
     if "torch" in sys.modules: sys.modules["torch"].set_num_threads(w.state.nthreads)   # no oversubscribed cores
     ev = {"arch": list(arch), "worker": w.address, "pid": os.getpid()}
@@ -150,84 +142,6 @@ def evaluate_on_worker(evaluate: str, arch: tuple, user_arch, seed: int | None) 
     s = time.perf_counter() - t0
     w.log_event(EVENT_TOPIC, ev | {"event": "failed" if error else "done", "seconds": s})
     return {"raw": raw, "error": error, "seconds": s, "worker": w.address}
-
-# %% ../nbs/08_trained.ipynb #20bb8609
-class Cluster:
-    "Trainings on a Dask cluster: one per worker at a time, results yielded as they finish"
-    def __init__(self, scheduler, timeout: float = 60):   # an address or a distributed.Client; seconds to wait for workers
-        try: from distributed import Client
-        except ImportError:
-            raise NasLossError("Dask is not installed: pip install 'nasloss-nb[dask]' (or train here: no scheduler)") from None
-        if isinstance(scheduler, Client): self.client, self.owned = scheduler, False
-        elif isinstance(scheduler, str) and scheduler:
-            try: self.client = Client(scheduler, timeout=timeout)
-            except (OSError, TimeoutError, ValueError) as e:
-                raise NasLossError(f"cannot reach the Dask scheduler {scheduler!r} ({type(e).__name__}: {e}); "
-                                   "check the address (--scheduler)") from None
-            self.owned = True
-        else: raise InvalidParameterError(f"scheduler={scheduler!r}: need a Dask scheduler address "
-                                          "(e.g. tcp://host:8786) or a distributed.Client")
-        self.address = self.client.scheduler.address
-        try: self.resources = self._check_workers(timeout)
-        except BaseException: self.close(); raise
-
-    def _check_workers(self, timeout: float) -> dict | None:
-        "Resources each training asks for; refuses a cluster where trainings would share a worker"
-        try: self.client.wait_for_workers(1, timeout=timeout)
-        except TimeoutError:
-            raise NasLossError(f"the Dask scheduler {self.address} has no workers after {timeout:g} s: start some "
-                               f"(dask worker {self.address} --nthreads 1)") from None
-        ws = self.client.scheduler_info(n_workers=-1)["workers"]
-        if all((w.get("resources") or {}).get("train", 0) >= 1 for w in ws.values()): return {"train": 1}
-        multi = {a: w["nthreads"] for a, w in ws.items() if w["nthreads"] > 1}
-        if multi:
-            raise InvalidParameterError(
-                f"Dask worker(s) {', '.join(f'{a} ({n} threads)' for a, n in multi.items())} would run several trainings "
-                "at once: start workers with --nthreads 1, or give every worker --resources train=1")
-        return None
-
-    def check_device(self, device: str) -> None:
-        "Refuse `device` unless every worker's torch has it ('auto' and 'cpu' always work): before anything is sent"
-        if device in ("cpu", "auto"): return
-        def probe(device=device):
-            from nasloss_nb.core import check_device
-            try: check_device(device); return None
-            except InvalidParameterError as e: return str(e)
-        bad = {a: why for a, why in self.client.run(probe).items() if why}
-        if bad:
-            why = next(iter(bad.values())).split(": ", 1)[-1]           # the worker's reason, without its device= prefix
-            raise InvalidParameterError(f"device={device!r} is not on Dask worker(s) {', '.join(sorted(bad))}: {why} "
-                                        "('auto' uses each worker's GPU when it has one)")
-
-    def train(self, jobs: dict,                      # {key: keyword arguments of `fn`, one of them `arch`}
-              fn: Callable,                          # the worker function (importable on the workers)
-              describe: Callable = str):             # arch -> text, for the error when workers keep dying
-        "Yield (key, result) for each job as its task finishes"
-        from distributed import KilledWorker, as_completed
-        futs = {}
-        for key, job in jobs.items():
-            tag = hashlib.sha1(",".join(map(str, job["arch"])).encode()).hexdigest()[:10]
-            futs[self.client.submit(fn, **job, pure=False, resources=self.resources,
-                                    key=f"nasloss-train-{tag}-{uuid.uuid4().hex[:6]}")] = key
-        try:
-            for f in as_completed(futs):
-                try: yield futs[f], f.result()
-                except KilledWorker as e:
-                    raise NasLossError(f"training {futs[f]} ({describe(jobs[futs[f]]['arch'])}) killed every "
-                                       f"worker that ran it ({e}); finished trainings are cached: a rerun trains only "
-                                       "what is left") from None
-        finally:
-            left = [f for f in futs if not f.done()]
-            if left: self.client.cancel(left)
-
-    def events(self) -> list[dict]:
-        "The scheduler's log of trainings (start / done, worker, pid, device), oldest first"
-        return [m for _, m in self.client.get_events(EVENT_TOPIC)]
-
-    def close(self) -> None:
-        "Close the client when this object opened it"
-        if self.owned: self.client.close()
-    def __repr__(self): return f"<Cluster {self.address}, {len(self.client.nthreads())} workers>"
 
 # %% ../nbs/08_trained.ipynb #b8f39d38
 CELL_PROTOCOL = ("kind", "node_types", "max_nodes", "encode", "decode", "to_graph", "is_valid", "canonical", "sample",
