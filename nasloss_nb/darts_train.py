@@ -11,17 +11,20 @@ from typing import Callable
 import numpy as np
 import torch
 from torch import nn
-from .core import (CacheError, DataCorruptError, DataMissingError, InvalidParameterError, NasLossError, atomic_write,
-                             cache_dir, check_choice, check_device)
+from .core import (CacheError, DataCorruptError, InvalidParameterError, atomic_write,
+                             cache_dir, check_choice, check_device, lazy_names)
 from .data import cached_arrays, locate, registry
 from .darts_net import DartsNet, from_arch, genotype_str, params_m, to_arch
 
 # %% auto #0
-__all__ = ['FMNIST_FILES', 'CIFAR_FILES', 'DATASETS', 'FIDELITIES', 'AUGMENTS', 'RESULT_SCHEMA', 'DARTS_V2', 'GENOTYPES',
-           'read_idx', 'read_cifar_batch', 'read_cifar10', 'load_images', 'check_images', 'split', 'Fidelity',
+__all__ = ['FMNIST_FILES', 'CIFAR_FILES', 'DATASETS', 'FIDELITIES', 'AUGMENTS', 'RESULT_SCHEMA', 'DARTS_V2', 'read_idx',
+           'read_cifar_batch', 'read_cifar10', 'load_images', 'check_images', 'split', 'Fidelity',
            'check_fidelity_name', 'get_fidelity', 'fidelity_data', 'accuracy', 'train_network', 'result_path',
-           'result_digest', 'cached_result', 'save_result', 'train_genotype', 'uniform_genotype', 'train_images',
-           'explorer_fidelity', 'epoch_means', 'darts_runs_figure', 'darts_runs_table', 'darts_explorer']
+           'result_digest', 'cached_result', 'save_result', 'train_genotype', 'train_images']
+
+# %% ../nbs/15a_darts_train.ipynb #dtlazy02
+__getattr__ = lazy_names(__name__, {"darts_explorer": ("uniform_genotype", "GENOTYPES", "explorer_fidelity", "epoch_means",
+                                                       "darts_runs_figure", "darts_runs_table", "darts_explorer")})
 
 # %% ../nbs/15a_darts_train.ipynb #525824eb
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -365,130 +368,13 @@ def train_genotype(genotype,                            # a Genotype, its DARTS 
     if cache: save_result(r)
     return r | {"cached": False}
 
-# %% ../nbs/15a_darts_train.ipynb #40d3de84
+# %% ../nbs/15a_darts_train.ipynb #dtv2ex01
 DARTS_V2 = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "
             "('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], "
             "reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), "
             "('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])")
 
-def uniform_genotype(op: str) -> str:
-    "DARTS text of the genotype with `op` on every edge of both cells"
-    cell = [(op, 0), (op, 1), (op, 0), (op, 1), (op, 0), (op, 2), (op, 1), (op, 3)]
-    return f"Genotype(normal={cell}, normal_concat=[2, 3, 4, 5], reduce={cell}, reduce_concat=[2, 3, 4, 5])"
-
-GENOTYPES = {"DARTS-V2": DARTS_V2, **{f"every edge {op}": uniform_genotype(op) for op in ("sep_conv_3x3", "max_pool_3x3", "skip_connect")}}
-
 def train_images(fid: Fidelity) -> int:
     "Images of the train part a fidelity trains on"
     n = DATASETS[fid.dataset]["n_train"]; n -= int(round(n * fid.val_fraction))
     return min(n, fid.train_subset or n)
-
-def explorer_fidelity(base: str | Fidelity = "smoke",   # a preset of FIDELITIES or a Fidelity
-                      epochs: int | None = None,        # None: the base's
-                      images: int | None = None,        # training images (the whole train part or more: all); None: the base's
-                     ) -> Fidelity:
-    "`base` with other epochs or training images, named after the change (its results are cached apart); unchanged: `base`"
-    f = get_fidelity(base); ch = {}
-    if epochs is not None and epochs != f.epochs: ch["epochs"] = epochs
-    if images is not None:                        # the whole train part or more: None, "all"
-        sub = None if images >= train_images(replace(f, train_subset=None)) else images
-        if sub != f.train_subset: ch["train_subset"] = sub
-    if not ch: return f
-    return get_fidelity(replace(f, name=f.name + "".join(f"-{k[0]}{'all' if v is None else v}" for k, v in ch.items()), **ch))
-
-# %% ../nbs/15a_darts_train.ipynb #8f9b2460
-def epoch_means(curve: list[float], epochs: int) -> list[float]:
-    "Mean of each epoch's batch losses (every epoch has the same number of batches)"
-    return [float(np.mean(c)) for c in np.array_split(np.asarray(curve, float), epochs)]
-
-def darts_runs_figure(runs: list[dict],       # per run: name, loss (mean per epoch), val (validation accuracy % per epoch)
-                      epochs: int | None = None,  # x axis span (default: the longest run)
-                      width: int = 760):
-    "The trial explorer's `runs_figure` (loss per epoch, one colour per run) with validation accuracy on the right"
-    from nasloss_nb.study import runs_figure
-    fig = runs_figure([{"name": r["name"], "loss": r["loss"], "val_tau": r["val"]} for r in runs], epochs, width)
-    fig.layout.annotations[1].text = "validation accuracy (%) after every epoch<br>(higher is better)"
-    return fig.update_yaxes(title_text="val accuracy (%)", row=1, col=2).update_traces(mode="lines+markers", marker_size=6)
-
-def darts_runs_table(rows: list[dict]) -> "pd.DataFrame":
-    "One line per finished run: genotype, fidelity, epochs, training images, seed, val / test accuracy, best epoch, params, seconds"
-    import pandas as pd
-    return pd.DataFrame([{"run": k, "genotype": r.get("label", r["genotype"]), "fidelity": r["fidelity"]["name"],
-                          "epochs": r["fidelity"]["epochs"], "images": train_images(Fidelity(**r["fidelity"])), "seed": r["seed"],
-                          "val %": f"{r['val']:.2f}", "test %": f"{r['test']:.2f}", "best epoch": r["epoch"], "params (M)": f"{r['params_m']:.3f}",
-                          "seconds": f"{r['seconds']:.1f}" + (" (cached)" if r["cached"] else "")}
-                         for k, r in enumerate(rows, 1)])
-
-# %% ../nbs/15a_darts_train.ipynb #a1dea7f3
-def _available(f: Fidelity) -> bool:
-    "Whether the data set of a fidelity is in the data root (cheap: no decoding)"
-    try: check_images(f.dataset); return True
-    except DataMissingError: return False
-
-def darts_explorer(genotype: str = "DARTS-V2",     # a key of GENOTYPES, or any DARTS genotype (offered as "yours")
-                   fidelity: str = "smoke",        # a preset of FIDELITIES (those whose data is missing are not offered)
-                   epochs: int = 3,                # epochs (smoke's own is 1: one point per run)
-                   images: int | None = None,      # training images (None: the preset's)
-                   seed: int = 0, device: str = "cpu",
-                   threads: int | None = 1,        # CPU threads while training (None: torch's); 1 is the fastest here, see below
-                   width: int = 760):
-    "ipywidgets: train DARTS cells live and keep them: loss and validation accuracy per epoch, a table of finished runs"
-    import html, ipywidgets as widgets
-    from IPython.display import display
-    from nasloss_nb.report import readable
-    device, first = check_device(device), get_fidelity(fidelity)
-    genos = dict(GENOTYPES) if genotype in GENOTYPES else {"yours": genotype_str(from_arch(to_arch(genotype))), **GENOTYPES}
-    box = lambda w="215px", d="90px": dict(style={"description_width": d}, layout=widgets.Layout(width=w))
-    ge = widgets.Dropdown(options=list(genos), value=genotype if genotype in GENOTYPES else "yours", description="genotype", **box("330px", "70px"))
-    fi = widgets.Dropdown(options=[k for k, f in FIDELITIES.items() if k == first.name or _available(f)], value=first.name,
-                          description="fidelity", **box("330px", "70px"))
-    ep = widgets.BoundedIntText(value=epochs, min=1, max=1000, description="epochs", **box())
-    n_img = widgets.BoundedIntText(value=images or train_images(first), min=32, max=60_000, description="train images", **box())
-    sd = widgets.BoundedIntText(value=seed, min=0, max=10**6, description="seed", **box("180px", "50px"))
-    use = widgets.Checkbox(value=True, description="use cache", **box("180px", "50px"))
-    go_btn = widgets.Button(description="train", button_style="primary", tooltip="train one more run; earlier runs stay")
-    clear = widgets.Button(description="clear runs", tooltip="forget the runs so far")
-    bar = widgets.IntProgress(description="step", **box("300px", "40px"))
-    curve, table, status = widgets.Output(), widgets.HTML(), widgets.HTML()
-    fi.observe(lambda c: setattr(n_img, "value", train_images(FIDELITIES[c["new"]])), "value")
-    ui = widgets.VBox([widgets.HBox([widgets.VBox([ge, fi]), widgets.VBox([ep, n_img]), widgets.VBox([sd, use])]),
-                       widgets.HBox([go_btn, clear, bar]), status, curve, table], layout=widgets.Layout(max_width=f"{width + 160}px"))   # the table: one line a run
-    ui.state = {"rows": [], "runs": [], "figure": None, "error": None, "draws": 0}
-    ui.controls = {"genotype": ge, "fidelity": fi, "epochs": ep, "train images": n_img, "seed": sd, "use cache": use,
-                   "train": go_btn, "clear runs": clear}
-
-    def draw(extra: list[dict] = ()):
-        runs = ui.state["runs"] + list(extra)
-        ui.state["figure"] = darts_runs_figure(runs, max([ep.value] + [len(r["loss"]) for r in runs]), width) if runs else None
-        ui.state["draws"] += 1
-        with curve:
-            curve.clear_output(wait=True)
-            if runs: display(ui.state["figure"])
-        table.value = readable(darts_runs_table(ui.state["rows"]), digits=2).to_html() if ui.state["rows"] else ""
-
-    def train(_=None):
-        k, t0 = len(ui.state["runs"]) + 1, time.perf_counter()
-        now = {"name": f"{k}: {ge.value}, {fi.value}, {ep.value} epochs, seed {sd.value}", "loss": [], "val": []}
-        def step(p):
-            bar.max, bar.value = p["steps"], p["step"]
-            status.value = f"<small>run {k}: epoch {p['epoch'] + 1}, step {p['step']} of {p['steps']}, batch loss {p['loss']:.3f}</small>"
-        def epoch_done(e): now["loss"].append(e["loss"]); now["val"].append(e["val"]); draw([now])
-        status.value, bar.value = f"<small>run {k}: loading the images...</small>", 0
-        try:
-            fid = explorer_fidelity(fi.value, ep.value, n_img.value)
-            old = torch.get_num_threads(); torch.set_num_threads(threads or old)
-            try: r = train_genotype(genos[ge.value], fidelity=fid, seed=sd.value, device=device, cache=use.value, progress=step, on_epoch=epoch_done)
-            finally: torch.set_num_threads(old)
-            if r["cached"]: now.update(loss=epoch_means(r["loss_curve"], fid.epochs), val=list(r["val_curve"]))
-            ui.state["runs"].append(now); ui.state["rows"].append(r | {"label": ge.value}); ui.state["error"] = None
-            bar.value = bar.max; draw()
-            how = "read from the cache" if r["cached"] else f"{fid.epochs} epochs in {time.perf_counter() - t0:.1f} s"
-            status.value = f"<small>run {k} finished ({how}): val {r['val']:.2f} %, test {r['test']:.2f} %</small>"
-        except NasLossError as e:
-            ui.state["error"] = str(e); draw()
-            status.value = f"<pre style='color:#b00; white-space:pre-wrap'>run {k} stopped: {html.escape(str(e))}</pre>"
-
-    def forget(_=None):
-        ui.state.update(runs=[], rows=[], figure=None, error=None); draw(); status.value = ""
-    go_btn.on_click(train); clear.on_click(forget)
-    return ui
