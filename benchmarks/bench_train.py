@@ -113,7 +113,7 @@ def sparse_trial():
     return judge(sp.test, pred)
 
 if "live" in args.parts:   # the trial explorer's work: the same trial with a loss curve drawn every E/25 epochs, then the figure
-    from nasloss_nb.study import loss_curve_figure, trial_figure   # noqa: E402
+    from nasloss_nb.trial_explorer import loss_curve_figure, trial_figure   # noqa: E402
     t0 = time.perf_counter(); run_trial(sp, "hr", "gcn", portion=1, seed=0, epochs=E, device=dev); plain = time.perf_counter() - t0
     hist = []
     def on_epoch(e, l):

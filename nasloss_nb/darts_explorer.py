@@ -49,7 +49,7 @@ def darts_runs_figure(runs: list[dict],       # per run: name, loss (mean per ep
                       epochs: int | None = None,  # x axis span (default: the longest run)
                       width: int = 760):
     "The trial explorer's `runs_figure` (loss per epoch, one colour per run) with validation accuracy on the right"
-    from nasloss_nb.study import runs_figure
+    from nasloss_nb.trial_explorer import runs_figure
     fig = runs_figure([{"name": r["name"], "loss": r["loss"], "val_tau": r["val"]} for r in runs], epochs, width)
     fig.layout.annotations[1].text = "validation accuracy (%) after every epoch<br>(higher is better)"
     return fig.update_yaxes(title_text="val accuracy (%)", row=1, col=2).update_traces(mode="lines+markers", marker_size=6)

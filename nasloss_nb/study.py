@@ -4,12 +4,12 @@
 
 # %% ../nbs/09_study.ipynb #b8c0c784
 from __future__ import annotations
-import functools, html, inspect, time, warnings
+import functools, inspect, time, warnings
 from typing import Any, Callable
 import numpy as np
 import torch
 from .checks import check_bool, check_dict, check_int, check_kwargs, check_list, check_name, check_real, defaults_of
-from .core import InvalidParameterError, NasLossError, check_choice
+from .core import InvalidParameterError, NasLossError, check_choice, lazy_names
 from .losses import LOSSES, MAPE_LOWER_BOUNDS, TARGET_SCALINGS, hyperparameters, loss_fn, mape_lower_bound, optim_defaults, scale_targets
 from .metrics import kendall_tau, n_at_k, precision_at_t, spearman
 from .predictors import PREDICTORS, make_predictor
@@ -18,8 +18,7 @@ from .train import fit, fit_many, predict
 
 # %% auto #0
 __all__ = ['T_VALUES', 'K_VALUES', 'TEST_SETS', 'SELECT_BY', 'full_size', 'n_from_portion', 'auto_scaling', 'build_loss',
-           'mutation_test_set', 'judge', 'check_predictor', 'held_out_rows', 'epoch_tau', 'run_trials', 'run_trial',
-           'loss_curve_figure', 'runs_figure', 'runs_table', 'trial_figure', 'trial_explorer']
+           'mutation_test_set', 'judge', 'check_predictor', 'held_out_rows', 'epoch_tau', 'run_trials', 'run_trial']
 
 # %% ../nbs/09_study.ipynb #88b1bd80
 T_VALUES, K_VALUES = (0.5, 1, 5, 10), (1, 5, 10, 50)
@@ -315,146 +314,6 @@ def run_trial(space: TabularSpace | str, loss: str, predictor: str = "gcn", *, s
     "One trial (see `run_trials` for the arguments): train on a sample, judge on the test metric, return one row"
     return run_trials(space, loss, predictor, seeds=[seed], batched=False, **kwargs)[0]
 
-# %% ../nbs/09_study.ipynb #95e5a62b
-def loss_curve_figure(history: list[float], epochs: int, title: str = "training loss", width: int = 760):
-    "The mean training loss of every epoch so far, on an x axis that spans all `epochs`"
-    import plotly.graph_objects as go
-    fig = go.Figure(go.Scatter(x=np.arange(1, len(history) + 1), y=history, mode="lines", name="loss"))
-    return fig.update_layout(title=title, xaxis=dict(title="epoch", range=[0, epochs + 1]), yaxis_title="mean loss",
-                             width=width, height=260, margin=dict(l=60, r=20, t=50, b=40))
-
-_RUN_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#ff7f0e")
-
-def runs_figure(runs: list[dict],          # per run: name, loss (per-epoch mean loss), val_tau (per-epoch tau, may be empty)
-                epochs: int | None = None, # x axis span (default: the longest run)
-                width: int = 760):
-    "Every run's training loss (log axis) and held-out Kendall tau per epoch, overlaid, one colour and legend entry per run"
-    from plotly.subplots import make_subplots
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.13,
-                        subplot_titles=["training loss, mean per epoch", "Kendall tau on held-out architectures<br>(their val values; higher is better)"])
-    for k, r in enumerate(runs):
-        line = dict(color=_RUN_COLORS[k % len(_RUN_COLORS)], dash="solid" if k < len(_RUN_COLORS) else "dash")
-        fig.add_scatter(x=np.arange(1, len(r["loss"]) + 1), y=r["loss"], mode="lines", name=r["name"], legendgroup=str(k),
-                        line=line, row=1, col=1)
-        if len(r.get("val_tau", [])):
-            fig.add_scatter(x=np.arange(1, len(r["val_tau"]) + 1), y=r["val_tau"], mode="lines", name=r["name"],
-                            legendgroup=str(k), showlegend=False, line=line, row=1, col=2)
-    span = epochs or max([len(r["loss"]) for r in runs] or [1])
-    fig.update_xaxes(title_text="epoch", range=[0, span + 1]); fig.update_yaxes(type="log", title_text="mean loss (log)", row=1, col=1)
-    fig.update_yaxes(title_text="Kendall tau", row=1, col=2); fig.update_annotations(font_size=12)
-    return fig.update_layout(width=width, height=340 + 18 * ((len(runs) + 1) // 2), legend=dict(orientation="h", yanchor="top", y=-0.22),
-                             margin=dict(l=60, r=20, t=60, b=40))
-
-def runs_table(rows: list[dict]) -> "pd.DataFrame":
-    "One line per finished run: what it was (space, loss, predictor, size, epochs, seed) and what it scored, with its seconds"
-    import pandas as pd
-    return pd.DataFrame([{"run": k, "space": f"{r['space']}/{r['task']}", "loss": r["loss"], "predictor": r["predictor"],
-                          "n_train": r["n_train"], "epochs": r["epochs"], "seed": r["seed"], "tau": r["kendall_tau"],
-                          "P@0.5%": r["precision@0.5"], "P@1%": r["precision@1"], "N@10": r["n@10"],
-                          "held-out tau (last epoch)": r["val_tau_curve"][-1] if len(r.get("val_tau_curve", [])) else float("nan"),
-                          "seconds": r["train_seconds"] + r["predict_seconds"]} for k, r in enumerate(rows, 1)])
-
-def trial_figure(space: TabularSpace,   # the trial's space
-                 row: dict,             # a `run_trials(..., keep_predictions=True)` row (whole-space test set)
-                 top_k: int = 10,       # how many true / predicted best to mark
-                 width: int = 760):
-    "Predicted score vs true test value over the whole space, true and predicted top-K marked, metrics in the title"
-    import plotly.graph_objects as go
-    from nasloss_nb.report import wrap_label
-    if "prediction" not in row: raise InvalidParameterError("row has no predictions: run the trial with keep_predictions=True")
-    p, y = np.asarray(row["prediction"]), space.test
-    if len(p) != len(y): raise InvalidParameterError(f"{len(p)} predictions for {len(y)} architectures: use test_set='space'")
-    true_top, pred_top = np.argsort(y)[::-1][:top_k], np.argsort(p)[::-1][:top_k]
-    fig = go.Figure([go.Scattergl(x=y, y=p, mode="markers", marker=dict(size=3, color="#9ecae1"), name="architectures"),
-                     go.Scattergl(x=y[true_top], y=p[true_top], mode="markers", marker=dict(size=9, color="#ff7f0e"), name=f"true top {top_k}"),
-                     go.Scattergl(x=y[pred_top], y=p[pred_top], mode="markers", name=f"predicted top {top_k}",
-                                  marker=dict(size=13, color="rgba(0,0,0,0)", line=dict(width=2, color="black")))])
-    title = (f"{row['space']}/{row['task']}, {row['loss']}, {row['predictor']}, n_train={row['n_train']}: tau {row['kendall_tau']:.3f}, "
-             f"P@1% {row['precision@1']:.2f}, N@10 {row['n@10']:.0f}")
-    xlabel = wrap_label(f"true test value: {space.metric_names['test']}", max(40, (width - 100) // 7))   # in full, over lines
-    lines = xlabel.count("<br>") + 1
-    return fig.update_layout(title=dict(text=title, font_size=13, y=1, yref="container", yanchor="top", pad=dict(t=12)),
-                             xaxis_title=xlabel, yaxis_title="predicted score", width=width, height=430 + 16 * lines,
-                             legend=dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom"),
-                             margin=dict(l=60, r=20, t=75, b=40 + 16 * lines))
-
-# %% ../nbs/09_study.ipynb #4756737e
-_LIVE_SPACES = ("nbgraph", "nb201", "transnas-micro", "transnas-macro", "nb101", "darts", "toy")
-
-def trial_explorer(space: str | TabularSpace = "nbgraph",  # first space shown: a built-in name (nbgraph needs no data folder),
-                                                           # or a loaded space, e.g. your `TableSpace` (offered beside the built-ins)
-                   loss: str = "hr", predictor: str = "gcn",
-                   portion: float = 1.0,     # training portion (% of the space)
-                   epochs: int = 100,        # epochs (the study uses the loss's default, 200)
-                   val_tau: int = 500,       # architectures outside the training set scored after every epoch (0: none)
-                   width: int = 760):
-    "ipywidgets: train trials live and keep them: each run's loss and held-out Kendall tau per epoch, a table of finished runs, predicted vs true"
-    import ipywidgets as widgets
-    from IPython.display import display
-    from nasloss_nb.report import readable
-    from nasloss_nb.spaces.base import space_module
-    check_int(val_tau, "val_tau", lo=0, what="(held-out architectures scored after every epoch; 0 = none)")
-    yours = space if isinstance(space, TabularSpace) else None
-    if yours is None: check_name(space, _LIVE_SPACES, "space")
-    mine = f"{yours.name} (yours)" if yours is not None else None
-    box = lambda w="250px": dict(style={"description_width": "80px"}, layout=widgets.Layout(width=w))
-    sp = widgets.Dropdown(options=([mine] if mine else []) + list(_LIVE_SPACES), value=mine or space, description="space", **box())
-    tasks = lambda v: [yours.task] if v == mine else list(space_module(v).TASKS)
-    task = widgets.Dropdown(options=tasks(sp.value), description="task", **box())
-    lo = widgets.Dropdown(options=sorted(LOSSES), value=loss, description="loss", **box())
-    pr = widgets.Dropdown(options=sorted(PREDICTORS), value=predictor, description="predictor", **box())
-    po = widgets.BoundedFloatText(value=portion, min=0.01, max=100, step=0.5, description="portion %", **box())
-    ep = widgets.BoundedIntText(value=epochs, min=1, max=1000, description="epochs", **box())
-    seed = widgets.BoundedIntText(value=0, min=0, max=10**6, description="seed", **box())
-    go_btn = widgets.Button(description="train", button_style="primary", tooltip="train one more run; earlier runs stay")
-    clear = widgets.Button(description="clear runs", tooltip="forget the runs so far")
-    bar = widgets.IntProgress(description="epoch", **box("220px"))
-    curve, table, result, status = widgets.Output(), widgets.HTML(), widgets.Output(), widgets.HTML()
-    held = (f"after every epoch, Kendall tau on up to {val_tau} architectures outside the training set against their "
-            "validation values (the test values stay unseen until the run ends)") if val_tau else "no per-epoch held-out tau (val_tau=0)"
-    ui = widgets.VBox([widgets.HBox([widgets.VBox([sp, task, lo]), widgets.VBox([pr, po, ep])]),
-                       widgets.HBox([seed, go_btn, clear, bar]), widgets.HTML(f"<small>right: {html.escape(held)}</small>"),
-                       curve, table, status, result], layout=widgets.Layout(max_width=f"{width + 20}px"))
-    ui.state = {"row": None, "error": None, "figure": None, "rows": [], "runs": [], "curves": None}
-    ui.controls = {"space": sp, "task": task, "loss": lo, "predictor": pr, "portion %": po, "epochs": ep, "seed": seed,
-                   "train": go_btn, "clear runs": clear}
-    sp.observe(lambda c: setattr(task, "options", tasks(c["new"])), "value")
-
-    def draw_runs(extra: list[dict] = ()):
-        runs = ui.state["runs"] + list(extra)
-        ui.state["curves"] = runs_figure(runs, max([ep.value] + [len(r["loss"]) for r in runs]), width) if runs else None
-        with curve:
-            curve.clear_output(wait=True)
-            if runs: display(ui.state["curves"])
-        table.value = readable(runs_table(ui.state["rows"])).to_html() if ui.state["rows"] else ""
-
-    def train(_=None):
-        k, t0 = len(ui.state["runs"]) + 1, time.perf_counter()
-        status.value = f"<small>run {k}: training...</small>"
-        now = {"name": f"{k}: {lo.value}, {pr.value}, {po.value:g}%, seed {seed.value}", "loss": [], "val_tau": []}
-        bar.max, bar.value, last = ep.value, 0, [0.0]
-        def on_epoch(e, l, model=None):              # run_trials passes the predictor to a callback that takes `model`
-            now["loss"].append(l); bar.value = e + 1
-            if len(rows): now["val_tau"].append(epoch_tau(model, s, rows))
-            if time.perf_counter() - last[0] > 2 or e + 1 == ep.value:    # a redraw at most every 2 s: the page keeps up
-                draw_runs([now]); last[0] = time.perf_counter()
-        try:
-            s = yours if sp.value == mine else load_space(sp.value, task.value)
-            rows = held_out_rows(s, val_tau, seed=seed.value, portion=po.value) if val_tau else np.array([], int)
-            row = run_trials(s, lo.value, pr.value, portion=po.value, seeds=[seed.value], batched=False, epochs=ep.value,
-                             callback=on_epoch, keep_predictions=True)[0]
-            row.update(val_tau=len(rows), val_tau_curve=now["val_tau"])
-            ui.state["runs"].append(now); ui.state["rows"].append(row)
-            ui.state.update(row=row, error=None, figure=trial_figure(s, row, width=width))
-            draw_runs()
-            with result: result.clear_output(wait=True); display(ui.state["figure"])
-            status.value = f"<small>run {k} finished: {ep.value} epochs in {time.perf_counter() - t0:.1f} s; below, its predictions</small>"
-        except NasLossError as e:
-            ui.state.update(row=None, error=str(e)); draw_runs(); status.value = f"<small>run {k} stopped: see below</small>"
-            with result: result.clear_output(wait=True); display(widgets.HTML(f"<pre style='color:#b00'>{html.escape(str(e))}</pre>"))
-
-    def forget(_=None):
-        ui.state.update(runs=[], rows=[], row=None, figure=None); draw_runs(); status.value = ""
-        with result: result.clear_output()
-    go_btn.on_click(train); clear.on_click(forget)
-    return ui
+# %% ../nbs/09_study.ipynb #stlazy01
+__getattr__ = lazy_names(__name__, {"trial_explorer": ("loss_curve_figure", "runs_figure", "runs_table", "trial_figure",
+                                                       "trial_explorer")})
