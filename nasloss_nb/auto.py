@@ -74,6 +74,8 @@ def auto_weights(credits: np.ndarray,     # [t, C] credit of every candidate at 
     e = np.exp((m - m.max()) / temperature)
     return e / e.sum()
 
+
+# %% ../nbs/13a_auto.ipynb #51ae2d6c
 def proposal_scores(scores: np.ndarray,  # [C, N] each candidate's predicted scores of the N candidates
                     w: np.ndarray,       # [C] weights (auto_weights)
                    ) -> np.ndarray:      # [N] higher = proposed first
@@ -210,6 +212,8 @@ def check_select(kwargs: dict | None,         # settings: candidates, top, repea
                                     f"train on; too few (need top={a['top']} and 2): raise the training size or change holdout/top")
     return {**kw, "candidates": a["candidates"], "candidate_kwargs": a["candidate_kwargs"]}
 
+
+# %% ../nbs/13a_auto.ipynb #bbf15cb2
 def _credit_table(cands: Sequence[str], cr: np.ndarray | None) -> pd.DataFrame:
     "Mean credit, s.e. and share of splits won per candidate ([repeats, C] credits; None: one candidate, nothing trained)"
     if cr is None:
@@ -221,6 +225,8 @@ def _credit_table(cands: Sequence[str], cr: np.ndarray | None) -> pd.DataFrame:
     out.attrs["chosen"] = cands[int(np.argmax(cr.mean(0)))]
     return out
 
+
+# %% ../nbs/13a_auto.ipynb #420895b5
 def select_losses(space: TabularSpace,        # the space holding the rows
                   rows: np.ndarray,           # [S, n] each seed's labelled training rows (their `val` is used)
                   seeds: Sequence[int],       # one selection per seed: its inner splits and initial weights
@@ -244,6 +250,8 @@ def select_losses(space: TabularSpace,        # the space holding the rows
                    for ms, p in zip(models, splits)])
     return [_credit_table(cands, cr[i * R:(i + 1) * R]) for i in range(len(seeds))]
 
+
+# %% ../nbs/13a_auto.ipynb #e5f697c5
 def select_loss(space_or_table: TabularSpace | str,   # a loaded space or a load_space name
                 rows: Sequence[int],                  # the labelled training rows (their `val` is used)
                 candidates: Sequence[str] = AUTO_DEFAULTS["candidates"],  # candidate losses
@@ -270,6 +278,8 @@ def _verdict(a: float, b: float, p: float, higher: bool) -> str:
     if p != p: return "n/a"
     return "no significant difference" if p >= 0.05 else "better" if (a > b) == higher else "worse"
 
+
+# %% ../nbs/13a_auto.ipynb #a6aee037
 def auto_study_findings(df: pd.DataFrame,        # study rows with `auto` and single losses of the same settings
                         metrics: Sequence[str] = ("precision@0.5", "n@10", "kendall_tau"),
                         method: str = "auto",     # the label of the auto rows
@@ -301,6 +311,8 @@ def auto_study_findings(df: pd.DataFrame,        # study rows with `auto` and si
                          "seconds auto / single": a["train_seconds"].mean() / others["train_seconds"].mean()})
     return pd.DataFrame(rows)
 
+
+# %% ../nbs/13a_auto.ipynb #3a382fc7
 def auto_study_markdown(df: pd.DataFrame, metrics: Sequence[str] = ("precision@0.5", "n@10", "kendall_tau")) -> str:
     "`auto_study_findings` as markdown, with one line on what is compared"
     from nasloss_nb.report import markdown

@@ -48,6 +48,8 @@ class Cell:
 # %% ../nbs/01a_cells.ipynb #3e02053d
 def _choice_name(v) -> str: return v if isinstance(v, str) else json.dumps(v)
 
+
+# %% ../nbs/01a_cells.ipynb #ea6ede06
 class SequenceCell(Cell):
     "A fixed-length list of categorical choices, e.g. kernel size and width per layer"
     kind = "sequence"
@@ -118,6 +120,8 @@ def parse_edge_string(s: str) -> tuple[list[tuple[int, int]], list[str]]:
             edges.append((i, j)); ops.append(op)
     return edges, ops
 
+
+# %% ../nbs/01a_cells.ipynb #629d0058
 class EdgesCell(Cell):
     "Ops on the edges of a fixed DAG cell (NAS-Bench-201 style)"
     kind = "edges"
@@ -272,6 +276,8 @@ def _canonical(self: GraphCell, code) -> tuple:
     best = int(np.lexsort(keys.T[::-1])[0])
     return self._code(A[best], ids[P[best]])
 
+
+# %% ../nbs/01a_cells.ipynb #e290f587
 def _is_valid(self: GraphCell, code) -> bool:
     "Every node on a path from input to output, and at most max_edges edges"
     c = np.asarray(code)
@@ -292,6 +298,8 @@ def _draw(self: GraphCell, rng) -> tuple:
     ops = np.array([0, *rng.integers(1, len(self.ops) + 1, size=n - 2), len(self.node_types) - 1])
     return self._code(a, ops)
 
+
+# %% ../nbs/01a_cells.ipynb #22147fbd
 def _neighbours(self: GraphCell, code) -> list[tuple]:
     "Canonical valid codes one edit away: one edge added or removed, or one intermediate op changed"
     adj, ids = self.to_graph(code); n, out = len(ids), {}

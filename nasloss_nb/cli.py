@@ -57,6 +57,8 @@ def _workers(text: str) -> int:
     if n < 1: raise argparse.ArgumentTypeError(f"--workers {text}: need a whole number >= 1 (local worker processes)")
     return n
 
+
+# %% ../nbs/11_cli.ipynb #ebd973e2
 def cmd_study(args) -> str:
     "Text for `nasloss study`: run the sweep (or, with --plan, say what it would run), then the mean (and s.e.) of the main metrics per setting and loss"
     from nasloss_nb.report import summary
@@ -129,6 +131,8 @@ def pairing_note(df) -> str:
     bad = [f"{sp}/{t} seed {s}" for (sp, t, s), v in ok.items() if not v]
     return f"Runs {where}: initial samples differ for {len(bad)} space/task/seeds (e.g. {', '.join(bad[:3])}): those pairs share a seed, not a start."
 
+
+# %% ../nbs/11_cli.ipynb #5d63fe26
 def merge_search(folders: list,                    # results folders written by `nasloss search`
                  space: list[str] | None = None,   # only these spaces, or SPACE/TASK
                 ) -> "pd.DataFrame":
@@ -147,6 +151,8 @@ def merge_search(folders: list,                    # results folders written by 
     _check_pairs(df)
     return df
 
+
+# %% ../nbs/11_cli.ipynb #5a07161e
 def _search_report(args) -> str:
     "Text for `nasloss report --search`: the search table with paired tests, the anytime measures, the findings (and auto's), as markdown"
     from nasloss_nb.auto import auto_markdown
@@ -162,6 +168,8 @@ def _search_report(args) -> str:
     if args.findings_only: return "\n\n".join(head + [markdown(search_findings(df))] + auto)
     return "\n\n".join(head + [search_markdown(df), anytime_markdown(df), markdown(search_findings(df))] + auto)
 
+
+# %% ../nbs/11_cli.ipynb #25b5a01e
 def cmd_search(args) -> str:
     "Text for `nasloss search`: run (or with --plan, plan) the search config, then the search table"
     from nasloss_nb.search import run_search_sweep, search_markdown, search_plan, select_search
@@ -180,7 +188,6 @@ def cmd_search(args) -> str:
     return search_markdown(df)
 
 
-
 # %% ../nbs/11_cli.ipynb #c9922de3
 _OPEN, _CLOSE = "<!-- nasloss report ", "<!-- /nasloss report -->"
 _BLOCK = re.compile(r"^<!-- nasloss report (?P<cmd>[^\n]*?) -->\n(?P<body>.*?)^<!-- /nasloss report -->$", re.S | re.M)
@@ -196,6 +203,8 @@ def _report_args(p: argparse.ArgumentParser, cmd: str, base: Path, where: str) -
     args.results = [r if Path(r).is_absolute() else str(base / r) for r in args.results]
     return args
 
+
+# %% ../nbs/11_cli.ipynb #89f4b88c
 def refresh_report_blocks(path, check: bool = False) -> tuple[int, list[str]]:
     "Rerun the `nasloss report` command of every report block in the markdown file `path`; return (blocks, stale blocks), rewriting the file unless `check`"
     path = Path(path)
@@ -225,6 +234,8 @@ def refresh_report_blocks(path, check: bool = False) -> tuple[int, list[str]]:
         tmp.write_text("".join(parts) + text[end:]); os.replace(tmp, path)
     return len(blocks), stale
 
+
+# %% ../nbs/11_cli.ipynb #c6351ae1
 class _Stale(NasLossError):
     "Report blocks differ from what their commands print (exit status 1, not 2: the input is fine)"
     code = 1
@@ -273,6 +284,8 @@ def _run_args(p: argparse.ArgumentParser, unit: str) -> None:
                    help=f"seeds 0..N-1 instead of the config's (same {unit} keys: --seeds 10 now, 30 later adds 10-29)")
     p.add_argument("--plan", action="store_true", help="print what would run, with a time estimate, and run nothing")
 
+
+# %% ../nbs/11_cli.ipynb #1bc7bc42
 def parser() -> argparse.ArgumentParser:
     "The `nasloss` argument parser"
     p = argparse.ArgumentParser(prog="nasloss", description="Loss functions for predictor-based NAS")
@@ -333,6 +346,8 @@ def parser() -> argparse.ArgumentParser:
     qs.set_defaults(func=cmd_quickstart)
     return p
 
+
+# %% ../nbs/11_cli.ipynb #ddd2a6d4
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `nasloss` command"
     args = parser().parse_args(argv)

@@ -73,6 +73,8 @@ def get_device(prefer: str | None = None) -> str:
     import torch
     return "cuda" if torch.cuda.is_available() else "cpu"
 
+
+# %% ../nbs/00_core.ipynb #4ff91fe3
 def check_device(device) -> str:
     "`device` checked against this machine's torch, 'auto' resolved (cuda when available, else cpu): before any work"
     import re, torch
@@ -160,6 +162,8 @@ def remove_dead_temps(path: str | os.PathLike) -> int:
             except OSError: pass                 # removed by another process first, or a read-only cache
     return n
 
+
+# %% ../nbs/00_core.ipynb #94016fcd
 def atomic_write(path: str | os.PathLike,          # final file path
                  write: Callable[[Path], Any],      # writes the content to the temporary path it is given
                 ) -> Path:

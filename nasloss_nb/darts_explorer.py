@@ -69,6 +69,8 @@ def _available(f: Fidelity) -> bool:
     try: check_images(f.dataset); return True
     except DataMissingError: return False
 
+
+# %% ../nbs/15d_darts_explorer.ipynb #ec820955
 def darts_explorer(genotype: str = "DARTS-V2",     # a key of GENOTYPES, or any DARTS genotype (offered as "yours")
                    fidelity: str = "smoke",        # a preset of FIDELITIES (those whose data is missing are not offered)
                    epochs: int = 3,                # epochs (smoke's own is 1: one point per run)

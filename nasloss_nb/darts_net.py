@@ -176,6 +176,8 @@ def reduction_layers(layers: int) -> tuple[int, int]:
     if layers < 3: raise InvalidParameterError(f"layers={layers}: a DARTS network needs at least 3 cells (2 reductions)")
     return layers // 3, 2 * layers // 3
 
+
+# %% ../nbs/15_darts_net.ipynb #fd81552e
 class DartsNet(nn.Module):
     "A DARTS network of `layers` cells built from a genotype; forward(x [B, in_channels, H, W]) -> logits [B, classes]"
     def __init__(self, genotype,                    # a Genotype, its DARTS text, or a 32-int tuple (spaces.darts)
@@ -204,6 +206,8 @@ class DartsNet(nn.Module):
 
     def __repr__(self): return f"DartsNet(c={self.c}, layers={self.layers}, params={params_m(self):.3f}M)"
 
+
+# %% ../nbs/15_darts_net.ipynb #19026023
 def params_m(model: nn.Module) -> float:
     "Trainable parameters in millions (the paper's Table 5 unit)"
     return sum(p.numel() for p in model.parameters() if p.requires_grad) / 1e6
@@ -212,6 +216,8 @@ def params_m(model: nn.Module) -> float:
 _OP_COLOURS = {"max_pool_3x3": "#8c564b", "avg_pool_3x3": "#bcbd22", "skip_connect": "#7f7f7f", "sep_conv_3x3": "#1f77b4",
                "sep_conv_5x5": "#17becf", "dil_conv_3x3": "#d62728", "dil_conv_5x5": "#ff7f0e", "none": "#cccccc"}
 
+
+# %% ../nbs/15_darts_net.ipynb #ab5c19bd
 def genotype_figure(g,                       # a Genotype, its DARTS text or the space's 32-int tuple
                     title: str | None = None,
                     width: int = 980):

@@ -100,6 +100,8 @@ def _build_cifar(paths: dict[str, Path]) -> dict[str, np.ndarray]:
                                    f"get it again: {registry()[name]['how_to_get']}")
     return read_cifar10(paths[CIFAR_FILES[0]].parent)
 
+
+# %% ../nbs/15a_darts_train.ipynb #95cc99b5
 def load_images(dataset: str = "fashion-mnist",                # a key of DATASETS
                 root: str | os.PathLike | None = None,         # data root (default: $NASLOSS_DATA)
                ) -> dict[str, np.ndarray]:
@@ -153,6 +155,8 @@ FIDELITIES = {f.name: f for f in (
 AUGMENTS = ("none", "crop-flip")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
+
+# %% ../nbs/15a_darts_train.ipynb #678b8a68
 def check_fidelity_name(name) -> str:
     "`name` if it is a safe cache-folder name (letters, digits, '-', '_', '.'; not starting with '.' or '-'), else an error"
     if not isinstance(name, str) or not _NAME.fullmatch(name):
@@ -160,6 +164,8 @@ def check_fidelity_name(name) -> str:
                                     "or digit (it names the folder its results are cached in)")
     return name
 
+
+# %% ../nbs/15a_darts_train.ipynb #2c0f8fa4
 def get_fidelity(f: str | Fidelity | dict) -> Fidelity:
     "A preset by name (unknown names list the presets), a checked custom `Fidelity`, or a mapping {name, base, field: value}"
     if isinstance(f, str): return FIDELITIES[check_choice(f, FIDELITIES, "fidelity")]
@@ -284,6 +290,8 @@ def _number(v, lo: float, hi: float = math.inf) -> bool:
     "Whether `v` is a finite number (not a bool) in [lo, hi]"
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and lo <= v <= hi
 
+
+# %% ../nbs/15a_darts_train.ipynb #0dc2571c
 def _result_problem(r, arch: tuple, dataset: str, seed: int) -> str:
     "Why a cached entry cannot be served ('' when it can): its schema, keys, digest, identity and values"
     if not isinstance(r, dict): return "not a JSON object"
@@ -306,6 +314,8 @@ def _from_schema_1(r):
         return r, True
     return r, False
 
+
+# %% ../nbs/15a_darts_train.ipynb #5ec85d15
 def _read_result(p: Path, arch: tuple, dataset: str, fid: Fidelity, seed: int) -> dict | None:
     "The cached result at `p`, None when absent, damaged, tampered or foreign (reported: it is retrained); `CacheError` for another fidelity"
     if not p.exists(): return None

@@ -77,6 +77,8 @@ def save_npz(f: Path, arrays: dict[str, np.ndarray]) -> Path:
     try: return atomic_write(f, write)
     except OSError as e: raise CacheError(f"cache file {str(f)!r} cannot be written ({e}); set NASLOSS_CACHE to a writable folder") from None
 
+
+# %% ../nbs/01_data.ipynb #9504f4ea
 def load_npz(f: Path) -> dict[str, np.ndarray] | None:
     "The arrays of cache file `f` if it exists and matches its digest; else None (a damaged file is reported by name)"
     remove_dead_temps(f)                # a killed writer's leftover temp file

@@ -45,6 +45,8 @@ def _check_ops(ops, n: int) -> tuple[str, ...]:
     if bad: raise InvalidParameterError(f"unknown op(s) {', '.join(map(repr, bad))} in {list(ops)!r}; valid: {', '.join(OPS)}")
     return tuple(str(o) for o in ops)
 
+
+# %% ../nbs/02j_digits.ipynb #123ae688
 def _dangling(a: np.ndarray) -> list[int]:
     "Nodes not on any path from input (node 0) to output (last node) of an upper-triangular adjacency"
     n = len(a); fwd, bwd = [True] + [False] * (n - 1), [False] * (n - 1) + [True]
@@ -169,6 +171,8 @@ def _accuracy(net: nn.Module, part: tuple[torch.Tensor, torch.Tensor]) -> float:
     "Fraction of `part` = (images, labels) classified right, in eval mode"
     net.eval(); return float((net(part[0]).argmax(1) == part[1]).double().mean())
 
+
+# %% ../nbs/02j_digits.ipynb #ffa747b5
 def evaluate(arch,                     # (adjacency, ops): see `check_cell`
              *, seed: int = 0,         # initialisation and batch order
              epochs: int = EPOCHS,     # passes over the 1,000 training images

@@ -45,6 +45,8 @@ def _graph_cache_key(space: TabularSpace) -> str | None:
     if not getattr(space, "graphs_from_codes", False): return None
     return f"graphs-{space.graph_key or space.name}-{len(space)}-{graph_digest(space)}.npz"
 
+
+# %% ../nbs/03_encodings.ipynb #5745dd46
 def _fresh(space: TabularSpace) -> None:
     "Drop every tensor cached on `space` when its graphs' content key changed (new codes or a new `to_graph`)"
     c = space._cache

@@ -46,6 +46,8 @@ def score_diffs(p: Tensor) -> Tensor:
     "(B, L, L) score differences D_ij = s_i - s_j"
     return p[..., :, None] - p[..., None, :]
 
+
+# %% ../nbs/04a_loss_contract.ipynb #be5ead8e
 def pair_mean(terms: Tensor, pairs: Tensor) -> PerList:
     "Per-list mean of pair terms over valid pairs"
     n = pairs.sum((-2, -1))
@@ -129,6 +131,8 @@ def _bad_scale(name: str, lo: float, hi: float) -> str:
     return (f"loss {name!r}: targets span [{lo:.4g}, {hi:.4g}], outside [{_FRACTION_BOUNDS[0]}, {_FRACTION_BOUNDS[1]}]: use "
             f"scale_targets(y, 'minmax'), with lo=, hi= the space's bounds to keep one scale across calls {want}")
 
+
+# %% ../nbs/04a_loss_contract.ipynb #42d3b1a1
 def _check_inputs(name: str,            # the loss, for the message
                   p: Tensor, y: Tensor, # (B, L) pred and target
                   m: Tensor | None,     # (B, L) bool mask or None
@@ -164,6 +168,8 @@ def _reduced(out: PerList, reduction: str, lead: torch.Size) -> Tensor:
     "'mean' over the lists with a term, 'sum' over all lists, or 'none': each list's value, in shape `lead`"
     return out.mean if reduction == "mean" else out.values.sum() if reduction == "sum" else out.values.reshape(lead)
 
+
+# %% ../nbs/04a_loss_contract.ipynb #4dca2206
 def checked_loss(name: str,                                       # the loss's key, for messages and help
               body: Callable[..., PerList],                    # the loss on checked (B, L) inputs
               fraction: bool | Callable[[dict], bool] = False,  # needs targets in [0, 1]? (or a test of its hyperparameters)
@@ -209,6 +215,8 @@ check      True (default): raise InvalidParameterError for NaN/inf among the rea
 Returns    a tensor: a scalar for "mean" and "sum", shape (...,) for "none"; differentiable in pred.
 Build a loss with its defaults written out and hyperparameters checked with loss_fn(name, **overrides)."""
 
+
+# %% ../nbs/04a_loss_contract.ipynb #6766dc2a
 def _param_notes(fn: Callable) -> dict[str, str]:
     "The inline `# note` beside each parameter of `fn`'s signature (docments style); {} without source"
     try: src = textwrap.dedent(inspect.getsource(fn))

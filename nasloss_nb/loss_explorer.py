@@ -92,6 +92,8 @@ def _ranking_panel(fig, scores, accuracies, top: int, col: int) -> None:
         fig.add_scatter(x=accuracies[mask], y=scores[mask], mode="markers", marker=marker, name=name, legendgroup=name,
                         showlegend=col == 1, row=1, col=col, hovertemplate="accuracy %{x:.3f}<br>score %{y:.3f}<extra></extra>")
 
+
+# %% ../nbs/04b_loss_explorer.ipynb #53cadc63
 def loss_figure(losses: list[dict] | dict,   # one or two dicts: {"name": loss, **hyperparameters}
                 scores, accuracies,          # the ranking (see `example_ranking`)
                 *, n_train: int = 100,       # context for PW losses
@@ -124,6 +126,8 @@ def loss_figure(losses: list[dict] | dict,   # one or two dicts: {"name": loss, 
     return fig.update_layout(width=width, height=900, legend=dict(orientation="h", y=-0.08), margin=dict(l=60, r=60, t=40, b=60),
                              title=None)
 
+
+# %% ../nbs/04b_loss_explorer.ipynb #a368ec5f
 def pw_phase_figure(name: str, n_max: int = 200, *, n_train: int | None = None, width: int = 760, **overrides):
     "Weight of a PW loss's second part against n_train, with `n_train` marked"
     import plotly.graph_objects as go

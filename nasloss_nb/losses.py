@@ -215,6 +215,8 @@ def _check_call_keys(name: str, overrides: dict) -> None:
     if not isinstance(overrides.get("check", True), bool):
         raise InvalidParameterError(f"check={overrides['check']!r} for loss {name!r}: need True or False")
 
+
+# %% ../nbs/04_losses.ipynb #3efc726e
 def _validate(name: str, kw: dict) -> None:
     "Check choice values and the sub-losses of PW losses when a loss is built"
     if "full_at" in kw and kw["full_at"] <= kw["start"]:
@@ -328,6 +330,8 @@ def _ndcg_gains(y: Tensor, m: Tensor, k: int, max_relevance: float) -> Tensor:
     ideal = (g.sort(-1, descending=True).values * disc).sum(-1)
     return g / ideal.clamp(min=1e-12)[:, None]
 
+
+# %% ../nbs/04_losses.ipynb #1c023493
 @register_loss("lambda_ndcg")
 def lambda_ndcg(pred: Tensor,               # (..., L) predicted scores
                 target: Tensor,             # same shape: performance, any unit (order only)
@@ -369,6 +373,8 @@ LOSS_SOURCES: dict[str, str] = {
                    "K 10 = paper's N@10; max_relevance 4: ours",
 }
 
+
+# %% ../nbs/04_losses.ipynb #15ac7bf5
 def _loss_fn_doc() -> str:
     "help(loss_fn): its arguments, every registered loss with its keywords and target unit, then LOSS_CONTRACT"
     rows = [f"  {n}: {f.__doc__.splitlines()[0]}\n      keywords: "

@@ -124,6 +124,8 @@ _KIND_STYLE = {"noise": dict(color="#7f7f7f", dash="solid", symbol="circle"),
 # one row per unit of damage: an x axis never mixes swaps with noise
 _DAMAGE_UNITS = {"swaps per 100 items": ("swap_top", "swap_bottom"), "noise s.d. / s.d. of the values": ("noise",)}
 
+
+# %% ../nbs/06_metrics.ipynb #eda0aa3c
 def metric_figure(resp: pd.DataFrame,          # `metric_response` output
                   current: dict | None = None, # {"kind":, "amount":, metrics...}: one prediction to mark
                   width: int = 760):

@@ -161,6 +161,8 @@ def _canonical_group(c: np.ndarray, V: int) -> np.ndarray:
     bits = g[np.arange(len(c)), best]
     return np.concatenate([c[:, :1], bits, np.take_along_axis(c[:, 22:], perms[best], 1)], 1).astype(np.int8)
 
+
+# %% ../nbs/02k_nb101_codes.ipynb #bf55fbc5
 def canonical_codes(codes: np.ndarray,     # [N, 29] valid arch codes
                     chunk: int = 4096,     # rows per vectorised block (memory ~ chunk * 120 * 21 bytes)
                     lookup: int = 4096,    # groups larger than this use the precomputed table (see below)
@@ -204,6 +206,8 @@ def _labellings(V: int) -> np.ndarray:
     ops[:, 0], ops[:, 1:V - 1], ops[:, V - 1] = INPUT, lab, OUTPUT
     return ops
 
+
+# %% ../nbs/02k_nb101_codes.ipynb #e4adbb74
 @functools.lru_cache(maxsize=None)
 def _canon_table(V: int, chunk: int = 256) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "V-vertex full DAGs: their bit keys [M] (sorted), canonical matrix keys [M], smallest op key per labelling [M, L]"
@@ -233,6 +237,8 @@ def _canonical_lookup(c: np.ndarray, V: int) -> np.ndarray:
     lab = c[:, 23:V - 1 + 22].astype(np.int64) @ (3 ** np.arange(V - 3, -1, -1))
     return keys_to_codes((V << 31) | (mcanon[m] << 10) | best[m, lab])
 
+
+# %% ../nbs/02k_nb101_codes.ipynb #a42f3774
 def build_cells() -> np.ndarray:
     "All unique cells of the space as canonical arch codes [423624, 29] int8, sorted by `code_keys`"
     return keys_to_codes(np.concatenate([_cell_keys(V) for V in range(2, MAX_V + 1)]))

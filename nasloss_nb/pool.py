@@ -64,6 +64,8 @@ class SearchTable:
             self._nb[row] = np.array([int(sp.index([a])[0]) if a in sp else -1 for a in nb], np.int64)
         return self._nb[row]
 
+
+# %% ../nbs/13b_pool.ipynb #7bdf2b43
 def n_classes(space: TabularSpace) -> int:
     "Number of distinct architectures (isomorphism classes) a search on `space` can query"
     rep = getattr(space, "rep", None)
@@ -113,6 +115,8 @@ def parents_of(tab: SearchTable, queried: Sequence[int], max_parents: int) -> li
     q, v = q[np.isfinite(v)], v[np.isfinite(v)]   # a failed evaluation is never a parent
     return q[np.argsort(-v, kind="stable")][:max_parents].tolist()
 
+
+# %% ../nbs/13b_pool.ipynb #6187f051
 def _neighbour_draws(nb: np.ndarray, rng: np.random.Generator, attempts: int):
     "`attempts` uniform draws among a parent's valid one-change neighbours, each redrawn while it leaves the table"
     for _ in range(attempts):
@@ -187,6 +191,8 @@ class SearchRun:
         "End the run before its budget: no unqueried architecture of a new class is left"
         self.stopped = f"table exhausted after {len(self.rows)} of {budget} queries: no unqueried architecture of a new class is left"
 
+
+# %% ../nbs/13b_pool.ipynb #2f4c7760
 def search_targets(space: TabularSpace, rows: np.ndarray) -> tuple[np.ndarray, str]:
     "Training targets [S, n] in the loss's unit, from the queried rows' val values, and the scaling used"
     raw = np.asarray(space.val[rows], float)
@@ -245,6 +251,8 @@ def candidate_pool(tab: SearchTable, r: SearchRun, need: int, cfg: dict) -> tupl
     extra = replacement_rows(tab, parents_of(tab, r.rows, cfg["max_parents"]), r.seen, r.rng, cfg["n_candidates"] - len(rows))
     return rows + extra, skipped, set(extra)
 
+
+# %% ../nbs/13b_pool.ipynb #e71e919b
 def live_groups(tab: SearchTable, runs: list[SearchRun], budget: int, cfg: dict):
     "Yield (n, [(run, candidates, skipped, replacements)]) per training-set size n of the active runs; a run left without candidates is stopped"
     groups: dict[int, list[SearchRun]] = {}

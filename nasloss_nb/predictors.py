@@ -45,6 +45,8 @@ def _stacked_linear(params: dict[str, Tensor], name: str, x: Tensor) -> Tensor:
     if w is None: w = params[f"{name}.weight"].transpose(1, 2)
     return torch.baddbmm(params[f"{name}.bias"].unsqueeze(1), x, w)
 
+
+# %% ../nbs/05_predictors.ipynb #f4a5234c
 def stacked_params(models: list[nn.Module]) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
     "Parameters (trainable leaves) and buffers of S copies, stacked on a leading axis, for `forward_many`"
     # Each Linear weight is stored transposed, [S, in, out] under '<name>.weight_t': its gradient then arrives in
@@ -178,6 +180,8 @@ def laplacian_pe(adj: Tensor,   # [A, V, V] directed adjacency
     vec = vec * torch.where(sign == 0, torch.ones_like(sign), sign)
     return (vec * mask.unsqueeze(-1)).to(torch.float32)
 
+
+# %% ../nbs/05_predictors.ipynb #607d4fd9
 class _AdjAttentionLayer(nn.Module):
     "Transformer encoder layer whose attention logits get a learned per-head bias for each relation type"
     def __init__(self, d_model: int, n_heads: int, d_inner: int, dropout: float):

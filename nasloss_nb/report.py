@@ -48,6 +48,8 @@ def setting_keys(df: pd.DataFrame) -> list[str]:
     "The columns that identify a setting: space, task, n_train, predictor, and `sweep` when the table has one"
     return SETTING_COLUMNS + (["sweep"] if "sweep" in df else [])
 
+
+# %% ../nbs/12_report.ipynb #4ddcdcd2
 def results_table(df: pd.DataFrame | list[dict] | dict) -> pd.DataFrame:
     "A results table from a DataFrame, the list of rows `run_trials` returns, or one row; a missing `label` is the loss"
     if isinstance(df, dict): df = [df]
@@ -114,6 +116,8 @@ def _family_legend(fig: go.Figure, labels) -> None:
 PREDICTOR_NAMES = {"gcn": "GCN", "mlp": "MLP (AP)", "transformer": "Transformer (PINAT)"}   # as the paper names them
 FADED = 0.3        # opacity of a bar whose loss is worse than the best by more than z s.e.
 
+
+# %% ../nbs/12_report.ipynb #0b153802
 def wrap_label(text: str, width: int = 60, sep: str = "<br>") -> str:
     "`text` in lines of at most `width` characters, broken at spaces (a longer word stays whole): nothing is cut"
     return sep.join(textwrap.wrap(str(text), width, break_long_words=False, break_on_hyphens=False)) or str(text)
@@ -138,6 +142,8 @@ def figure_title(text: str, notes: list[str]) -> dict:
     sub = dict(subtitle=dict(text="<br>".join(notes), font=dict(size=11, color="#555"))) if notes else {}
     return dict(text=text, **sub, x=0, xanchor="left", xref="paper", y=1, yref="container", yanchor="top", pad=dict(t=12))
 
+
+# %% ../nbs/12_report.ipynb #7ddac096
 # The paper's own statements
 PAPER_BEST = {   # (space, task, predictor, portion %) -> metric -> the loss the paper's *text* names best there
     # Fig. 2 (GCN, judged on the whole space): "weighted loss functions achieve the best Precision@0.5 and N@10 on all
@@ -165,6 +171,8 @@ TABLE1_CLAIMS = (   # the paper's text on its Table 1 (whose numeric rows are he
 
 FIG2_PORTIONS = {"nb101": 0.1, "nb201": 1, "transnas-micro": 0.3, "transnas-macro": 0.3, "nbgraph": 3}
 
+
+# %% ../nbs/12_report.ipynb #07355f3b
 def fig2_sizes(df: pd.DataFrame) -> dict:
     "(space, task) -> the n_train that the Fig. 2 claims are judged at: the paper's Fig. 2 portion if run, else the smallest"
     out = {}
@@ -182,6 +190,8 @@ def setting_info(df: pd.DataFrame, keys: list[str]) -> dict:
     g = t.groupby(keys, dropna=False).agg(portion=("portion", "first"), test_set=("test_set", "first"))
     return {(k if isinstance(k, tuple) else (k,)): (None if pd.isna(p) else float(p), s) for k, (p, s) in g.iterrows()}
 
+
+# %% ../nbs/12_report.ipynb #bb3171a7
 def study_figure(df: pd.DataFrame, metrics: list[str] = ("precision@0.5", "n@10", "kendall_tau"),
                  title: str = "loss study",
                  width: int | None = None,    # pixels; None = the notebook's width
@@ -243,6 +253,8 @@ def _line_style(label: str, labels: list[str]) -> dict:
     variants = [l for l in labels if l.split("-")[0] == base]
     return dict(color=LOSS_COLORS.get(base, "grey"), dash=_DASHES[variants.index(label) % len(_DASHES)])
 
+
+# %% ../nbs/12_report.ipynb #a8712bf9
 def topk_figure(df: pd.DataFrame, space: str, task: str | None = None, width: int | None = None,
                 notes: list[str] = ()) -> go.Figure:
     "Mean Precision@T (left) and N@K (right) against T and K, one line per loss label, for one space/task"

@@ -71,6 +71,8 @@ def _papermill():
                                            "pip install -c constraints.txt '.[notebooks]'") from None
     return papermill
 
+
+# %% ../nbs/14_reproduce.ipynb #0bc5b21e
 def load_params(name: str, mode: str, out: str | os.PathLike, root: str | os.PathLike) -> dict:
     "The papermill parameters of experiment `name` in `mode`, from experiments/params/<name>.yaml, checked against its notebook"
     check_choice(name, EXPERIMENTS, "experiment"); check_choice(mode, MODES, "mode")
@@ -170,6 +172,8 @@ def _part(p: dict, root: Path, name: str) -> pd.DataFrame:
     if name not in p.get("parts", [name]): raise NasLossError(f"the parameters do not show part {name!r} (parts={p.get('parts')})")
     return _study(root, Path(p["results"]) / name)
 
+
+# %% ../nbs/14_reproduce.ipynb #c5767022
 def _fig4_items(p: dict, root: Path) -> list[tuple]:
     from nasloss_nb.report import findings, study_figure, summary
     df, ms = _part(p, root, "fig4"), ["precision@5", "n@10", "kendall_tau"]
@@ -183,6 +187,8 @@ def _fig6_items(p: dict, root: Path) -> list[tuple]:
             ("table", "Mean and s.e. per weighting", summary(df)),
             ("table", "Findings: GT-based against Ranking weights", _ran(findings(df), "Ranking weights"))]
 
+
+# %% ../nbs/14_reproduce.ipynb #38cf9514
 def table1_paper(df: pd.DataFrame,   # study rows of the Table 1 setting (predictors mlp and transformer)
                  z: float = 2.0,     # 'tied' = within z standard errors of the difference from our best
                 ) -> pd.DataFrame:
@@ -206,6 +212,8 @@ def table1_paper(df: pd.DataFrame,   # study rows of the Table 1 setting (predic
                                         f"tied with our best (within {z:g} s.e.)" if tie[loss] else f"worse than our best by more than {z:g} s.e."})
     return pd.DataFrame(rows)
 
+
+# %% ../nbs/14_reproduce.ipynb #03437a1d
 def _table1_items(p: dict, root: Path) -> list[tuple]:
     from nasloss_nb.report import PREDICTOR_NAMES, findings, study_figure, summary
     df = _part(p, root, "table1")
@@ -234,6 +242,8 @@ def _search_runs(root: Path, folder: str) -> pd.DataFrame:
     if df.empty: raise NasLossError(f"no search runs in {f}")
     return df
 
+
+# %% ../nbs/14_reproduce.ipynb #6e13e9dd
 def _search_parts(p: dict, root: Path) -> dict[str, pd.DataFrame]:
     "The stored search runs of each results folder the parameters name (folder name -> history); a missing one raises"
     parts = {Path(d).name: _search_runs(root, d) for d in _folders(p["results"])}
@@ -252,6 +262,8 @@ def _search_items(p: dict, root: Path) -> list[tuple]:
     if len(tune): out.append(("table", "PW's switch point, chosen on separate seeds by val", choose_switch(tune)))
     return out + [("table", "Findings: the paper's search claims against our runs", search_findings(df))]
 
+
+# %% ../nbs/14_reproduce.ipynb #41e125d3
 def _darts_items(p: dict, root: Path) -> list[tuple]:
     from nasloss_nb.darts_space import best_cells
     from nasloss_nb.search import best_found, search_figure, search_table
@@ -296,6 +308,8 @@ def _item_html(kind: str, obj: Any, anchor: str) -> str:
         return body.to_html(index=False, border=0, classes="tbl", escape=True) if len(obj) else "<p>(no rows)</p>"
     return f'<p class="note">{html.escape(str(obj))}</p>'
 
+
+# %% ../nbs/14_reproduce.ipynb #f900a769
 def report_html(entries: list[dict],              # per experiment: name, title, items; optional meta, link (relative), error
                 title: str = "nasloss-nb reproduction",  # page title
                ) -> str:
@@ -340,6 +354,8 @@ def _entry(run: dict, root: Path, mode: str) -> dict:
     try: return {**e, "items": report_items(name, run["params"], root)}
     except NasLossError as err: return {**e, "error": f"the report could not show it: {err}"}
 
+
+# %% ../nbs/14_reproduce.ipynb #690a6887
 def reproduce(names: str | Iterable[str],          # experiment names (see EXPERIMENTS), or 'all'
               out: str | os.PathLike,              # output folder: notebooks/, results/ (smoke, rerun), report.html
               *, smoke: bool = False,              # tiny configs on NAS-Bench-Graph (minutes): a pipeline check
@@ -401,6 +417,8 @@ def _quick_items(df: pd.DataFrame) -> list[tuple]:
                      "eight losses, but MAPE's is 0.21 instead of 0.39: it converges slower, so this run under-rates it."),
             ("table", "Findings: the paper's Fig. 2 claims on this one space", _ran(findings(df)))]
 
+
+# %% ../nbs/14_reproduce.ipynb #b3c25cd2
 def quickstart(out: str | os.PathLike = "nasloss-quickstart",  # folder: results/ (resumable) and report.html
                *, seeds: int = 5, epochs: int = 30, portion: float = 3,  # see `quickstart_config`
                workers: int = 1,                               # local processes

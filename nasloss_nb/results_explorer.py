@@ -82,6 +82,8 @@ def _narrow(df: pd.DataFrame, keys: list[str], cap: int) -> tuple[pd.DataFrame, 
     first = df[keys].drop_duplicates().sort_values(keys).head(cap)
     return df.merge(first, on=keys), [f"the first {cap} of {n} settings: narrow space, task, n_train or predictor for the others"]
 
+
+# %% ../nbs/12b_results_explorer.ipynb #6fcc0421
 def view_rows(df: pd.DataFrame, view: str = "bars", max_panels: int = MAX_PANELS) -> tuple[pd.DataFrame, list[str]]:
     "The rows one view of `df` draws, at most `max_panels` settings (or spaces), and notes saying what was left out and how to see it"
     check_choice(view, VIEWS, "view"); check_int(max_panels, "max_panels", lo=1)
@@ -106,6 +108,8 @@ def view_rows(df: pd.DataFrame, view: str = "bars", max_panels: int = MAX_PANELS
     if others: notes.append(f"predictor {first['predictor']}; {others} other space/task/predictor combinations: pick one to see it")
     return part, notes
 
+
+# %% ../nbs/12b_results_explorer.ipynb #2d5a15cf
 def explore_figure(df: pd.DataFrame,   # filtered results
                    view: str = "bars", # one of VIEWS
                    metric: str = "precision@0.5",
@@ -120,6 +124,8 @@ def explore_figure(df: pd.DataFrame,   # filtered results
                               width=width, error=error, notes=notes)
     return topk_figure(part, part["space"].iloc[0], part["task"].iloc[0], width=width, notes=notes)
 
+
+# %% ../nbs/12b_results_explorer.ipynb #3e252bf9
 def paper_notes(df: pd.DataFrame,      # the results a view shows
                 view: str = "bars", metric: str = "precision@0.5", z: float = 2.0) -> list[str]:
     "What the paper says about the settings a view shows, beside our numbers (its figures print no values; Table 1's are held back)"

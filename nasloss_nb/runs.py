@@ -42,6 +42,8 @@ def _alive(pid: int) -> bool:
 
 _LIVE: set[str] = set()      # tokens of this process's open Claims (a claim of our pid with another token is stale)
 
+
+# %% ../nbs/10a_runs.ipynb #05755c6a
 class Claims:
     "This process's claim files in `out/claims` (atomic create; stale claims taken over; a heartbeat thread)"
     def __init__(self, out: Path):
@@ -113,6 +115,8 @@ class Here:
         return f
     def close(self, stop: bool = False) -> None: pass
 
+
+# %% ../nbs/10a_runs.ipynb #07c403d9
 class WorkerPool:
     "A process pool whose workers end with this process"
     def __init__(self, workers: int):
@@ -125,6 +129,8 @@ class WorkerPool:
         for p in procs: p.terminate()
         for p in procs: p.join(5)
 
+
+# %% ../nbs/10a_runs.ipynb #de3cd8db
 class DaskRunner:
     "A Dask cluster (by its scheduler's address, or a connected `client`); its futures are bridged to concurrent.futures ones"
     def __init__(self, address: str | None = None, client=None):
@@ -162,6 +168,8 @@ def stored_left(out: Path, key: Callable, setting: dict, seeds: list[int], done:
     "The seeds of a block whose results are not stored yet (in `done`, or as parts/<key>.parquet by any process)"
     return [x for x in seeds if (k := key(setting, x)) not in done and not (out / "parts" / f"{k}.parquet").exists()]
 
+
+# %% ../nbs/10a_runs.ipynb #2ac36636
 def drive(todo: list,            # [(setting, seeds)] blocks, in the order to run them
           run,                   # `Here`, `WorkerPool` or `DaskRunner`: where blocks run
           claims: Claims,        # this process's claims on the results folder

@@ -42,6 +42,8 @@ def check_search(space: TabularSpace, method: str, budget, *, n_init, k, n_candi
         if tournament > population:
             raise InvalidParameterError(f"tournament={tournament} is larger than population={population}")
 
+
+# %% ../nbs/13_search.ipynb #bf3cc683
 def _check_run_args(kind: str, method: str, seeds, *, loss_kwargs, predictor, predictor_kwargs, epochs, lr,
                     batch_size, weight_decay, batched, device, callback) -> tuple[list[int], str]:
     "Every other `run_searches` argument checked (type, range; the device against this machine): the seeds as a list, the device"
@@ -117,6 +119,8 @@ _SEARCH_CONTRACT = """
     The history goes straight into `search_table`, `search_figure`, `search_markdown`, `best_found`, ... for any
         space: `label` defaults to the method and `key` to space/task/label/seed."""
 
+
+# %% ../nbs/13_search.ipynb #727ecce0
 def run_searches(space: TabularSpace | str,   # a loaded space (any TabularSpace, any name), or a load_space name
                  method: str,                  # a loss of LOSSES (predictor-guided evolution) or a strategy: auto, random, rea, ls
                  budget: int,                  # architectures queried per run, the initial ones included
@@ -156,6 +160,8 @@ def run_searches(space: TabularSpace | str,   # a loaded space (any TabularSpace
         batched=batched, device=device))
     return strat.search(space, method, budget, seeds, cfg, callback)
 
+
+# %% ../nbs/13_search.ipynb #bf0fd26d
 def run_search(space: TabularSpace | str,   # a loaded space (any TabularSpace, any name), or a load_space name
                task: str | None,            # task, when `space` is a name (None: the space's first)
                loss: str,                   # a loss of LOSSES (predictor-guided evolution) or a strategy: auto, random, rea, ls

@@ -38,6 +38,8 @@ def _shown(space: str, v):
     "A test value as shown in tables: error (100 - accuracy) on ERROR_SPACES, else as is"
     return 100 - v if space in ERROR_SPACES else v
 
+
+# %% ../nbs/13e_search_report.ipynb #b43aa4a4
 def with_keys(df: pd.DataFrame) -> pd.DataFrame:
     "`df` with `label` (default: the method) and `key` (default: space/task/label/seed) when it lacks them"
     if "label" in df and "key" in df: return df
@@ -65,6 +67,8 @@ def paired_p(a: pd.Series, b: pd.Series) -> tuple[float, int]:
     if (d == 0).all(): return 1.0, len(j)
     return float(wilcoxon(j.iloc[:, 0], j.iloc[:, 1]).pvalue), len(j)
 
+
+# %% ../nbs/13e_search_report.ipynb #f6cce5a3
 def task_order(space: str, task: str) -> tuple:
     "Sort key of a space/task: space name, then the task's place in a built-in space's TASKS, then the task name"
     from nasloss_nb.spaces.base import space_module, space_names
@@ -77,6 +81,8 @@ def _method_order(labels, reference: str) -> list[str]:
     rest = [l for l in labels if l != reference and l not in BASELINES]
     return [l for l in [reference] if l in labels] + label_order(rest) + [l for l in BASELINES if l in labels]
 
+
+# %% ../nbs/13e_search_report.ipynb #ae2b9c6a
 def search_table(df: pd.DataFrame, reference: str = "pw", at: int | None = None) -> pd.DataFrame:
     "Per space/task and method: best-found test at the budget (mean, s.e., median), paired p vs `reference`, paper"
     if df.empty: raise InvalidParameterError("no search runs to summarise")
@@ -199,6 +205,8 @@ def _panel_traces(fig, p: pd.DataFrame, labels: list[str], style: dict, fl: floa
         seen.add(lab)
     return top
 
+
+# %% ../nbs/13e_search_report.ipynb #dc19166c
 def search_figure(df: pd.DataFrame,            # search history (`run_searches`, `search_results`): any spaces, methods
                   title: str | None = None,    # None: says what is drawn
                   *, value: str = "test",      # 'test' (the tables') or 'val' (what the search maximises): `search_regret`
@@ -259,6 +267,8 @@ def is_better(space: str, a: float, b: float) -> bool:
     "Whether shown value `a` is better than `b` (lower error, or higher metric)"
     return a < b if space in ERROR_SPACES else a > b
 
+
+# %% ../nbs/13e_search_report.ipynb #0472f7c4
 def search_findings(df: pd.DataFrame, reference: str = "pw", singles=("mse", "hr", "listmle", "warp", "mape", "ew"),
                     small: int = 50) -> pd.DataFrame:
     "The paper's search claims, each with our evidence and a verdict"
@@ -341,6 +351,8 @@ def search_markdown(df: pd.DataFrame, reference: str = "pw") -> str:
             "label": "method", "query": "found at query", "params_m": "params (M)", "arch": "genotype"}))
     return text
 
+
+# %% ../nbs/13e_search_report.ipynb #2b57d775
 def best_found(df: pd.DataFrame) -> pd.DataFrame:
     "Per run: the architecture with the best val (the first of ties), when it was queried, its val, test and params"
     rows = []
@@ -378,6 +390,8 @@ def search_anytime(df: pd.DataFrame, reference: str = "pw") -> pd.DataFrame:
                          "area mean": float(x["auc"].mean()), "area s.e.": float(x["auc"].sem()), f"area p vs {reference}": p})
     return pd.DataFrame(rows)
 
+
+# %% ../nbs/13e_search_report.ipynb #b75bdcf6
 def anytime_markdown(df: pd.DataFrame, reference: str = "pw") -> str:
     "`search_anytime` as markdown"
     from nasloss_nb.report import markdown
@@ -405,6 +419,8 @@ def auto_credits(df: pd.DataFrame) -> pd.DataFrame:
     mean = it.groupby("key", sort=False)[cands].expanding().mean().reset_index(level=0, drop=True)
     return it.join(mean.add_prefix("mean_"))
 
+
+# %% ../nbs/13e_search_report.ipynb #872f2fab
 def auto_figure(df: pd.DataFrame, title: str = "auto: each candidate's credit and the loss it uses",
                 width: int | None = 460) -> go.Figure:
     "Top: each candidate's mean credit so far (median over runs; the rule follows the highest); bottom: the loss used per iteration"

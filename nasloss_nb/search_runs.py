@@ -67,6 +67,8 @@ def _methods(raw) -> list[dict]:
     if len(set(labels)) != len(labels): raise InvalidParameterError(f"method labels must be distinct, got {labels}")
     return out
 
+
+# %% ../nbs/13d_search_runs.ipynb #2ea2efaa
 def _space_entry(s, methods: dict) -> dict:
     "One spaces entry, checked: space, task, options, and each per-space method override (it must build its loss)"
     from nasloss_nb.checks import check_dict, check_kwargs, defaults_of
@@ -95,6 +97,8 @@ def _spaces(raw, methods: list[dict]) -> list[dict]:
             raise type(e)(f"spaces[{i}]" + (f" ({s.get('space')})" if isinstance(s, dict) else "") + f": {e}") from None
     return out
 
+
+# %% ../nbs/13d_search_runs.ipynb #b482a588
 def _check_search_config(cfg: dict) -> dict:
     "A raw search config mapping checked key by key, with defaults filled in"
     from nasloss_nb.checks import check_dict, check_int, check_list, check_name, check_real
@@ -121,6 +125,8 @@ def _check_search_config(cfg: dict) -> dict:
     out["spaces"] = _spaces(out.get("spaces"), out["methods"])
     return out
 
+
+# %% ../nbs/13d_search_runs.ipynb #0980f65c
 def load_search_config(cfg: dict | str | os.PathLike) -> dict:
     "A validated search config (a dict or a YAML file), with defaults filled in; every error names the file, the key and the value"
     from nasloss_nb.checks import read_yaml
@@ -159,6 +165,8 @@ def run_key(setting: dict, seed: int) -> str:
     blob = json.dumps({**setting, "seed": seed, "schema": SEARCH_SCHEMA, "kind": "search"}, sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
+
+# %% ../nbs/13d_search_runs.ipynb #3ddc7276
 def trains(setting: dict) -> bool:
     "Whether a setting's space trains networks on query (its searches run here; its trainings go to workers)"
     from nasloss_nb.spaces.base import space_module
@@ -202,6 +210,8 @@ def _check_schema(df: pd.DataFrame, p: Path) -> pd.DataFrame:
                                  "write to a new folder (nothing was changed)")
     return df
 
+
+# %% ../nbs/13d_search_runs.ipynb #d309da07
 def _read_part(p: Path) -> pd.DataFrame | None:
     "A stored run, or None (after moving the file aside to *.bad) when it cannot be read; another schema's is refused, naming it"
     try:
@@ -222,6 +232,8 @@ def _same_columns(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
     old = lambda f: f.assign(replaced=0, stopped=f["stopped"].map(lambda b: "stopped early (reason not recorded)" if b else ""))
     return [f if "replaced" in f else old(f) for f in frames]
 
+
+# %% ../nbs/13d_search_runs.ipynb #e39f62e4
 def search_results(out_dir: str | os.PathLike) -> pd.DataFrame:
     "Every stored run's history in a search results folder (one row per query)"
     out = Path(out_dir)
@@ -250,6 +262,8 @@ def with_settings(df: pd.DataFrame, settings: dict) -> pd.DataFrame:
         out[c] = new.where(have, df[c] if c in df else None).astype(object)
     return out
 
+
+# %% ../nbs/13d_search_runs.ipynb #a632b143
 def consolidate_search(out_dir: str | os.PathLike, settings: dict | None = None) -> Path:
     "Write every stored run into results.parquet (atomically; `settings`: key -> setting to record on older runs), then remove the parts it holds"
     from filelock import FileLock
@@ -277,6 +291,8 @@ def whole_runs(df: pd.DataFrame, budget: int) -> set[str]:
     ok = (q.min() == 1) & (q.nunique() == q.max()) & ((q.max() == budget) | ((q.max() < budget) & stopped))
     return set(ok.index[ok])
 
+
+# %% ../nbs/13d_search_runs.ipynb #f4672029
 def write_runs(out_dir: str | os.PathLike, history: pd.DataFrame) -> None:
     "Store each run of a history as parts/<key>.parquet, atomically"
     for key, h in history.groupby("key"):
@@ -309,6 +325,8 @@ def _precheck(cfg: dict, root, scheduler=None) -> None:
             initial_sample(space, cfg["n_init"], 0)  # n_init distinct classes exist (a `canonical` may merge rows)
         except NasLossError as e: raise type(e)(f"spaces[{i}] ({s['space']}/{s['task']}): {e}") from None
 
+
+# %% ../nbs/13d_search_runs.ipynb #5dc3c1ff
 def _todo(cfg: dict, done: set) -> list[tuple[dict, list[int]]]:
     "(setting, seeds not stored) per seed block [0, B), [B, 2B), ...: the same blocks in every process, so they can share them"
     return [(s, w) for s in search_settings(cfg)
@@ -332,6 +350,8 @@ def search_plan(config, out_dir) -> pd.DataFrame:
                      "est_seconds": left * per_run.get((s["space"], s["label"]), np.nan) if left else 0.0})
     return pd.DataFrame(rows)
 
+
+# %% ../nbs/13d_search_runs.ipynb #79ae6062
 @contextlib.contextmanager
 def _training_cluster(scheduler: str | None, workers: int):
     "A Dask client: on `scheduler`, or on a local cluster of `workers` one-thread processes; None for neither"
@@ -357,6 +377,8 @@ def _left(out: Path, s: dict, seeds: list[int], done: set, short: set) -> list[i
     with contextlib.suppress(OSError, ValueError): merged = _merged_keys(out) - short; left = [x for x in left if run_key(s, x) not in merged]
     return left
 
+
+# %% ../nbs/13d_search_runs.ipynb #2159b8cf
 def run_search_sweep(config, out_dir, *, workers: int = 1, scheduler: str | None = None, root: str | None = None,
                      progress: bool = True) -> pd.DataFrame:
     "Run every search run of a config not stored yet (locally, in processes, or on a Dask cluster); return all"

@@ -37,6 +37,8 @@ def _random_step(tab: SearchTable, r: SearchRun, budget: int) -> None:
         c = tab.cls(row)
         if c not in r.seen: r.seen.add(c); r.add([row], [np.nan], 1, "", 0.0, 0.0, 0)
 
+
+# %% ../nbs/13c_strategies.ipynb #501aef24
 def _rea_step(tab: SearchTable, r: SearchRun, budget: int, population: int, tournament: int, attempts: int) -> None:
     "Regularized evolution until `budget`: tournament parent, one mutation (new class; else a replacement), the oldest leaves"
     val = tab.space.val
@@ -63,6 +65,8 @@ def _rea_step(tab: SearchTable, r: SearchRun, budget: int, population: int, tour
             r.seen.add(tab.cls(child)); r.add([child], [np.nan], len(r.rows) - population + 1, "", 0.0, 0.0, 0)
         pop.append(r.rows[-1]); pop.popleft()
 
+
+# %% ../nbs/13c_strategies.ipynb #4f9ade24
 def fill_random(tab: SearchTable, r: SearchRun, n: int) -> list[int]:
     "`n` random rows of new classes (to top up a population larger than the initial sample)"
     out = []
@@ -108,6 +112,8 @@ class Strategy:
                                         SearchStoppedWarning, stacklevel=4)
         return search_history(tab, runs, method, loss)
 
+
+# %% ../nbs/13c_strategies.ipynb #3da49696
 class StrategyRegistry(Registry):
     "Method name -> `Strategy`: the registered ones, and any loss of `LOSSES` -> `fallback` (the predictor loop)"
     def __init__(self, what: str, fallback: Strategy): super().__init__(what); self.fallback = fallback
@@ -163,6 +169,8 @@ class RegularizedEvolution(Strategy):
     def step(self, tab, runs, it, budget, cfg):
         for r in runs: _rea_step(tab, r, budget, cfg["population"], cfg["tournament"], cfg["mutation_attempts"])
 
+
+# %% ../nbs/13c_strategies.ipynb #40b6a805
 class Auto(Strategy):
     "`nasloss_nb.auto`: the loss chooses itself; its own loop, whose history records each candidate's credit"
     trains = True

@@ -109,6 +109,8 @@ def check_predictor(name: str, kwargs: dict | None, space: TabularSpace | None =
         except NasLossError: raise
         except Exception as e: raise InvalidParameterError(f"predictor_kwargs={kw}{where} do not make a working model ({type(e).__name__}: {e})") from None
 
+
+# %% ../nbs/09_study.ipynb #3f0f1c0d
 def _check_device(d) -> None:
     "A device torch knows and this machine has"
     try: dev = torch.device(d)
@@ -116,6 +118,8 @@ def _check_device(d) -> None:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise InvalidParameterError(f"device={d!r}: CUDA is not available on this machine; use 'cpu'")
 
+
+# %% ../nbs/09_study.ipynb #b475cd8a
 def _check_trial_args(a: dict) -> None:
     "Type, range and emptiness of every `run_trials` argument (`a` = its locals), before any work"
     if not isinstance(a["space"], (str, TabularSpace)): check_name(a["space"], [], "space")
@@ -144,6 +148,8 @@ def _check_trial_args(a: dict) -> None:
         check_real(a["holdout"], "holdout", lo=0, hi=1, lo_open=True, hi_open=True, what="(a share, e.g. 0.2)")
         check_name(a["select_by"], SELECT_BY, "select_by")
 
+
+# %% ../nbs/09_study.ipynb #e05bd5a2
 def _choose_lr(train, space, seeds, tr_all, y, lr_grid, holdout, select_by):
     "Each seed's lr from `lr_grid`: trained on its training cells less a held-out share, judged on that share"
     check_choice(select_by, SELECT_BY, "select_by")
@@ -169,6 +175,8 @@ def _choose_lr(train, space, seeds, tr_all, y, lr_grid, holdout, select_by):
     best = np.where(np.isnan(scores), -np.inf, scores).argmax(0)      # ties and NaN: the first lr in the grid
     return [grid[b] for b in best], scores
 
+
+# %% ../nbs/09_study.ipynb #65e38012
 def _auto_fits(train, space, seeds, tr_all, y, loss_kwargs, given, settings, predictor, predictor_kwargs, together):
     "loss='auto': each seed's loss chosen by `auto.select_losses` on its training rows, then trained as a plain trial of it"
     from nasloss_nb.auto import AUTO_OPTIM, check_select, select_losses
@@ -197,6 +205,8 @@ def _auto_columns(t, select_s: float) -> dict:
     return {"auto_loss": c, "auto_credit": float(r["credit"]), "auto_credit_se": float(r["se"]),
             "auto_credits": repr({k: round(float(v), 4) for k, v in zip(t["loss"], t["credit"])}), "select_seconds": select_s}
 
+
+# %% ../nbs/09_study.ipynb #cb7c6e82
 def _wants_model(callback) -> bool:
     "Does the callback take a `model` keyword (then `run_trials` passes it the predictor being trained)?"
     try: return callable(callback) and "model" in inspect.signature(callback).parameters
@@ -218,6 +228,8 @@ def epoch_tau(model, space: TabularSpace, rows: np.ndarray, device: str = "cpu")
     model.train()
     return tau
 
+
+# %% ../nbs/09_study.ipynb #918f507d
 def run_trials(space: TabularSpace | str,     # a loaded space, or its load_space name
                loss: str,                     # key of losses.LOSSES, or 'auto' (chosen per seed: auto.select_losses)
                predictor: str = "gcn",        # key of predictors.PREDICTORS
@@ -310,6 +322,8 @@ def run_trials(space: TabularSpace | str,     # a loaded space, or its load_spac
                             lr_scores=repr([round(float(v), 4) for v in scores[:, i]]))
     return rows
 
+
+# %% ../nbs/09_study.ipynb #0ef8c263
 def run_trial(space: TabularSpace | str, loss: str, predictor: str = "gcn", *, seed: int = 0, **kwargs) -> dict[str, Any]:
     "One trial (see `run_trials` for the arguments): train on a sample, judge on the test metric, return one row"
     return run_trials(space, loss, predictor, seeds=[seed], batched=False, **kwargs)[0]

@@ -28,6 +28,8 @@ def _verdict(flags: list[bool]) -> str:
 def _where(best: pd.Series) -> str:
     return "; ".join(f"{k[0]}/{k[1]} n={k[2]}: {v}" for k, v in best.items())
 
+
+# %% ../nbs/12a_study_findings.ipynb #bb64c984
 def _fig2_claims(sm: pd.DataFrame, add,
                  top: str = "precision@0.5",   # the Precision@T the figure shows (Fig. 2: T = 0.5; Fig. 4's 200 mutants: T = 5)
                  where: str = "",              # said after each claim, e.g. " (mutation test set)"
@@ -54,6 +56,8 @@ def _fig2_claims(sm: pd.DataFrame, add,
             ev.append(f"{k[0]} {m}: MSE+SR {v:.3f} {'inside' if flags[-1] else 'outside'} [{lo:.3f}, {hi:.3f}]")
     add(f"MSE+SR lands between regression (MSE) and ranking losses (mean of HR, LR, ListMLE){where}", flags, "; ".join(ev))
 
+
+# %% ../nbs/12a_study_findings.ipynb #e4a9289f
 def _portion_claim(sm: pd.DataFrame, add) -> None:
     "Paper Fig. 3: more training data can hurt the top-ranking (P@0.5 or N@10) of regression and ranking losses"
     flags, ev = [], []
@@ -71,6 +75,8 @@ def _portion_claim(sm: pd.DataFrame, add) -> None:
     add("more training data can hurt top-ranking (P@0.5 or N@10) for regression/ranking losses (worse by > 2 s.e.)",
         [any(flags)] if flags else [], f"{sum(flags)} of {len(flags)} (space, loss) curves; " + ("; ".join(ev) or "none worse beyond 2 s.e."))
 
+
+# %% ../nbs/12a_study_findings.ipynb #6b25cbfc
 def _weighting_claim(df: pd.DataFrame, add) -> None:
     "Paper Fig. 6: GT-based weights (GT, EXP-GT) beat Ranking weights inside WARP and EW"
     part = df[df["label"].str.contains("-(?:gt|exp_gt|ranking)$", regex=True)]
@@ -96,6 +102,8 @@ def _predictor_claim(sm: pd.DataFrame, add) -> None:
         flags.append(LOSS_GROUPS[best] == ("ranking" if pred == "mlp" else "weighted")); ev.append(f"{pred}: best {best}")
     add("MLP works best with ranking losses, Transformer with weighted ones (P@0.5)", flags, "; ".join(ev))
 
+
+# %% ../nbs/12a_study_findings.ipynb #bfa5c17c
 def _table1_claims(sm: pd.DataFrame, add) -> None:
     "Paper Table 1, as its text states it: per predictor, the loss named best leads each metric named"
     for pred, loss, metrics, claim in TABLE1_CLAIMS:
@@ -110,6 +118,8 @@ def _table1_claims(sm: pd.DataFrame, add) -> None:
                           + ("" if best == loss else f", {loss} {s.loc[loss, f'{m} mean']:.3g}"))
         add(f"{claim} (Table 1)", flags, "; ".join(ev))
 
+
+# %% ../nbs/12a_study_findings.ipynb #28db5ffa
 def findings(df: pd.DataFrame) -> pd.DataFrame:
     "One row per claim of the paper: claim, evidence (means over seeds), verdict, settings and seeds behind it"
     df = results_table(df)
@@ -184,6 +194,8 @@ def _winners(sm: pd.DataFrame, df: pd.DataFrame, metrics: list[str], z: float) -
     return out[[c for c in (*_FIRST, "compared") if c in out] + list(metrics)].sort_values(
         ["space", "task", "predictor", "n_train"]).reset_index(drop=True)
 
+
+# %% ../nbs/12a_study_findings.ipynb #6f0d8a91
 def _detail(sm: pd.DataFrame, metrics: list[str], z: float) -> pd.DataFrame:
     "One row per setting and label, best first: seeds, and per metric the mean, its 95% t-interval and best / tied / worse"
     keys = [k for k in _FIRST if k in sm]

@@ -57,6 +57,8 @@ def _check_space(s: Any, n: str) -> None:
     if "n_train" in s: check_list(s["n_train"], f"{n}.n_train", item=lambda x, m: check_int(x, m, lo=2), what="a non-empty list of sizes")
     check_kwargs(check_dict(s.get("options"), f"{n}.options") or {}, defaults_of(mod.load, ("task", "root")), f"{n}.options of {s['space']}")
 
+
+# %% ../nbs/10_sweep.ipynb #25184c7a
 def _check_loss(l: Any, n: str) -> None:
     "One `losses` entry: a loss name, or {loss, label, kwargs} whose kwargs build the loss"
     from nasloss_nb.losses import LOSSES, loss_fn
@@ -76,6 +78,8 @@ def _check_seeds(v: Any, n: str) -> None:
     if isinstance(v, (list, tuple)): check_list(v, n, item=lambda x, m: check_int(x, m, lo=0), what="a non-empty list of distinct seeds")
     else: check_int(v, n, lo=1, what="(seeds 0..n-1), or a list of seeds")
 
+
+# %% ../nbs/10_sweep.ipynb #e1265dfb
 def _schema() -> dict:
     "Key -> the check of its value (given the value and the key); one entry per CONFIG_KEYS key"
     from nasloss_nb.losses import TARGET_SCALINGS
@@ -100,6 +104,8 @@ def _schema() -> dict:
             "holdout": lambda v, n: check_real(v, n, lo=0, hi=1, lo_open=True, hi_open=True, what="(a share, e.g. 0.2)"),
             "select_by": lambda v, n: check_name(v, SELECT_BY, n)}
 
+
+# %% ../nbs/10_sweep.ipynb #52ea9ebc
 def _read_config(cfg: dict | str | os.PathLike) -> tuple[dict, str]:
     "The raw config mapping and where it came from (for messages)"
     if isinstance(cfg, dict): return cfg, "the sweep config"
@@ -111,6 +117,8 @@ def _read_config(cfg: dict | str | os.PathLike) -> tuple[dict, str]:
     if not isinstance(raw, dict): raise InvalidParameterError(f"sweep config {p} must be a mapping of keys (name, spaces, ...), got {raw!r}")
     return raw, f"sweep config {p}"
 
+
+# %% ../nbs/10_sweep.ipynb #34654ff3
 def check_config(cfg: dict, where: str = "the sweep config") -> None:
     "Type, range and emptiness of every key of a raw sweep config; errors name the key, the value and what is valid"
     unknown_keys(cfg, CONFIG_KEYS, where)
@@ -131,6 +139,8 @@ def check_config(cfg: dict, where: str = "the sweep config") -> None:
     elif "holdout" in cfg or "select_by" in cfg:
         raise InvalidParameterError("'holdout' and 'select_by' only apply with an 'lr_grid'")
 
+
+# %% ../nbs/10_sweep.ipynb #1a293df2
 def load_config(cfg: dict | str | os.PathLike) -> dict:
     "A validated sweep config (from a dict or a YAML file), with defaults filled in; nothing runs before this passes"
     raw, where = _read_config(cfg)
@@ -223,6 +233,8 @@ def _read_table(p: Path) -> pd.DataFrame | str:
     if p.parent.name == "parts" and (len(df) != 1 or df["key"].iloc[0] != p.stem): return "its row does not match its name"
     return df
 
+
+# %% ../nbs/10_sweep.ipynb #25b0395d
 def _set_aside(out: Path, p: Path, why: str, repair: bool) -> None:
     "Report an unreadable stored file; with `repair`, move it to damaged/ so that its trials run again"
     if not repair:
@@ -252,6 +264,8 @@ def done_keys(out_dir: str | os.PathLike) -> set[str]:
     "Keys of the trials stored (readably) in a results folder"
     return {k for f in _scan(Path(out_dir)) for k in f["key"]}
 
+
+# %% ../nbs/10_sweep.ipynb #87ed15b9
 def write_rows(out_dir: str | os.PathLike, rows: list[dict]) -> None:
     "Store each row as parts/<key>.parquet, atomically"
     for r in rows:
@@ -297,6 +311,8 @@ def _size(setting: dict) -> str:
     "A setting's training size as text: '1%' or 'n=50'"
     return f"{setting['portion']:g}%" if "portion" in setting else f"n={setting['n_train']}"
 
+
+# %% ../nbs/10_sweep.ipynb #2e028b22
 def plan(config: dict | str | os.PathLike,   # a config dict or YAML path (see `select` for subsets)
          out_dir: str | os.PathLike,         # the results folder the sweep would write to
         ) -> pd.DataFrame:

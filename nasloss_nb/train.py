@@ -45,6 +45,8 @@ def _step(opt: torch.optim.Optimizer, loss: Tensor) -> Tensor:
     opt.step()
     return loss.detach().double()
 
+
+# %% ../nbs/07_train.ipynb #966deaf6
 def _epoch_loss(total: Tensor, n: int, epoch: int, lr: float) -> float:
     "The epoch's mean loss (one host sync per epoch), or `TrainingDivergedError` if it is NaN/inf"
     value = float(total) / n
@@ -78,6 +80,8 @@ def _training_rows(archs, space, graphs, model) -> tuple[Tensor, object]:
         a = np.flatnonzero(a)
     return torch.as_tensor(a if a.ndim == 1 else space.index(archs), dtype=torch.long), space
 
+
+# %% ../nbs/07_train.ipynb #f7b4b40b
 def fit(model: nn.Module,                  # a predictor (see `predictors`)
         loss_fn: Callable,                 # loss(pred, target, mask=None, **ctx) -> scalar
         archs: Sequence | np.ndarray | None = None,  # training architectures (tuples), row indices in `space`, or a boolean mask

@@ -70,6 +70,8 @@ def _code_digest(code) -> str:
     parts += [_code_digest(c).encode() if inspect.iscode(c) else repr(c).encode() for c in code.co_consts]
     return hashlib.sha1(b"\0".join(parts)).hexdigest()[:10]
 
+
+# %% ../nbs/08_trained.ipynb #d1e3cc0f
 def resolve_evaluate(evaluate, scheduler=None) -> tuple[Callable, str, bool]:
     "(the function, the name its results are cached under, whether Dask workers can import it)"
     if isinstance(evaluate, str): return import_evaluate(evaluate), evaluate, True
@@ -158,6 +160,8 @@ def as_cell(cell):
                                     "SequenceCell, EdgesCell) or its spec, e.g. {'kind': 'sequence', 'choices': [[3, 5], [16, 32]]}")
     return cell
 
+
+# %% ../nbs/08_trained.ipynb #1c52430b
 class TrainedSpace(TabularSpace):
     "A cell's architectures whose `val` / `test` are what a training function returns for them (lazily, cached)"
     name, label = "trained", "trained on demand"
@@ -247,6 +251,8 @@ def _is_valid(self, arch) -> bool:
     a = tuple(arch)
     return len(a) == self._width and all(isinstance(x, (int, np.integer)) for x in a) and bool(self.cell.is_valid(a))
 
+
+# %% ../nbs/08_trained.ipynb #5fd7b967
 def _graph_block(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     "adjacency [m, V, V] uint8 and op ids [m, V] int16 (-1 = padding) of a block of codes"
     if hasattr(self.cell, "graphs"): return self.cell.graphs(codes)          # the cell's vectorised builder (DARTS)
@@ -295,6 +301,8 @@ def _settle(self, r: int, get: Callable[[], dict]) -> None:
     try: self.results[r] = get() | {"cached": False}
     except _Failed as e: self._fail(r, str(e))
 
+
+# %% ../nbs/08_trained.ipynb #4873669e
 def _fail(self, r: int, error: str) -> None:
     "Record row `r` as failed (val and test NaN) and warn; raise when every evaluation so far failed"
     self.failed[r] = error
@@ -337,6 +345,8 @@ def _cached(self, arch) -> dict | None:
     if not ok: warnings.warn(f"cached result {p} is damaged or not this architecture's; evaluating again", stacklevel=3)
     return r if ok else None
 
+
+# %% ../nbs/08_trained.ipynb #e41be7b7
 def _finish(self, arch, raw, seconds: float) -> dict:
     "The checked result of one evaluation (`_Failed` for a failure), filed in the cache"
     val, test, extras = check_evaluation(raw)

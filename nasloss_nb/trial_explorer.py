@@ -48,6 +48,8 @@ def runs_figure(runs: list[dict],          # per run: name, loss (per-epoch mean
     return fig.update_layout(width=width, height=340 + 18 * ((len(runs) + 1) // 2), legend=dict(orientation="h", yanchor="top", y=-0.22),
                              margin=dict(l=60, r=20, t=60, b=40))
 
+
+# %% ../nbs/09a_trial_explorer.ipynb #333acb64
 def runs_table(rows: list[dict]) -> "pd.DataFrame":
     "One line per finished run: what it was (space, loss, predictor, size, epochs, seed) and what it scored, with its seconds"
     import pandas as pd
@@ -57,6 +59,8 @@ def runs_table(rows: list[dict]) -> "pd.DataFrame":
                           "held-out tau (last epoch)": r["val_tau_curve"][-1] if len(r.get("val_tau_curve", [])) else float("nan"),
                           "seconds": r["train_seconds"] + r["predict_seconds"]} for k, r in enumerate(rows, 1)])
 
+
+# %% ../nbs/09a_trial_explorer.ipynb #b84578ac
 def trial_figure(space: TabularSpace,   # the trial's space
                  row: dict,             # a `run_trials(..., keep_predictions=True)` row (whole-space test set)
                  top_k: int = 10,       # how many true / predicted best to mark
@@ -84,6 +88,8 @@ def trial_figure(space: TabularSpace,   # the trial's space
 # %% ../nbs/09a_trial_explorer.ipynb #4756737e
 _LIVE_SPACES = ("nbgraph", "nb201", "transnas-micro", "transnas-macro", "nb101", "darts", "toy")
 
+
+# %% ../nbs/09a_trial_explorer.ipynb #f744698e
 def trial_explorer(space: str | TabularSpace = "nbgraph",  # first space shown: a built-in name (nbgraph needs no data folder),
                                                            # or a loaded space, e.g. your `TableSpace` (offered beside the built-ins)
                    loss: str = "hr", predictor: str = "gcn",

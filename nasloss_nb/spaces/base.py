@@ -16,6 +16,8 @@ __all__ = ['Arch', 'SPLITS', 'TabularSpace', 'space_names', 'space_module', 'loa
 Arch = tuple  # an architecture: an immutable tuple of ints
 SPLITS = ("val", "test")
 
+
+# %% ../../nbs/02_spaces.ipynb #7ced9e73
 class TabularSpace:
     "A search space whose queryable architectures are the rows of a benchmark table"
     name: str = "tabular"            # load_space name

@@ -90,6 +90,8 @@ def _fields(buf: bytes) -> Iterator[tuple[int, int, int | bytes]]:
 
 _EVAL = {1: "current_epoch", 2: "training_time", 3: "train_accuracy", 4: "validation_accuracy", 5: "test_accuracy"}
 
+
+# %% ../../nbs/02e_nb101.ipynb #eb537dcd
 def _evaluation(buf: bytes) -> dict:
     "An EvaluationData message as a dict"
     out = {}
@@ -142,6 +144,8 @@ def tfrecord_table(path: str | os.PathLike,  # an official NAS-Bench-101 tfrecor
 _NODE_ID = np.array([-1, 4, 0, 1, 2, 3], np.int16)  # op code + 3 -> node type id (-1 = padding)
 _SHORT = {INPUT: "input", OUTPUT: "output", 0: "conv3x3", 1: "conv1x1", 2: "maxpool3x3"}
 
+
+# %% ../../nbs/02e_nb101.ipynb #69f52e0c
 class NB101Space(TabularSpace):
     "NAS-Bench-101 cells (canonical arch codes) with a benchmark table; isomorphic codes find the same row"
     name, label = "nb101", "NAS-Bench-101 (CIFAR-10)"
@@ -281,6 +285,8 @@ def _load_subset(task: str, root, val_epochs: int) -> NB101Space:
     return NB101Space(z["codes"], val, test, hashes=z["hash"].astype("U32"), task=task, metric_names=names,
                       notes=notes, n_measured_neighbours=z["n_measured_neighbours"])
 
+
+# %% ../../nbs/02e_nb101.ipynb #ec125a15
 def _load_tfrecord(task: str, root) -> NB101Space:
     "The space over the official tfrecord (all cells, 3 runs, test accuracy)"
     z = cached_arrays("nb101-tfrecord", ["nb101-tfrecord"], lambda p: tfrecord_table(p["nb101-tfrecord"]), root, version=1)

@@ -81,6 +81,8 @@ def function_key(arch: Arch) -> str:  # 6 op ids (0 = none, 1 = skip_connect)
         node[j] = sorted(terms)
     return "+".join(node[3])
 
+
+# %% ../../nbs/02b_nb201.ipynb #bcdb97d5
 def class_representatives(codes: np.ndarray,  # [A, 6] op ids
                           key,                 # arch -> class key
                          ) -> np.ndarray:
@@ -120,6 +122,8 @@ def _build(paths: dict) -> dict:
     for k, v in out.items(): check_finite(v, f"nb201 {k}")
     return out
 
+
+# %% ../../nbs/02b_nb201.ipynb #d3ba2ec3
 def nb201_arrays(root: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
     "All NB201 arrays, from the cache (built once from the three registered files)"
     return cached_arrays("nb201", _FILES, _build, root, version=1)
@@ -169,6 +173,8 @@ class NB201Space(CellSpace):
     node_types = ("input", *OPS, "output")
     def arch_str(self, arch: Arch) -> str: return arch_str(arch, self.ops)
 
+
+# %% ../../nbs/02b_nb201.ipynb #43b93003
 def load(task: str = "cifar10",                     # cifar10 | cifar100 | imagenet16-120
          root: str | os.PathLike | None = None,     # data folder (default $NASLOSS_DATA)
          val: str | None = None,                    # 200ep (cifar10) | 12ep | test-200ep; None = task default

@@ -20,6 +20,8 @@ __all__ = ['TASKS', 'KINDS', 'TableSpace', 'from_frame', 'from_graphs', 'read_ta
 TASKS = None          # any task name: a table's task is its own (default: the file's stem)
 KINDS = ("graph", "edges", "sequence")
 
+
+# %% ../../nbs/02i_table.ipynb #94965579
 class TableSpace(TabularSpace):
     "A search space whose architectures are the rows of the user's own table"
     name, label, graphs_from_codes = "table", "your table", True
@@ -98,6 +100,8 @@ def _sorted_values(vals) -> list:
     u = list(dict.fromkeys(vals))
     return sorted([v for v in u if not isinstance(v, str)]) + sorted(v for v in u if isinstance(v, str))
 
+
+# %% ../../nbs/02i_table.ipynb #6f86f7ea
 def _infer_cell(kind: str, df: pd.DataFrame, arch: str, adjacency: str, ops: str, edges, vocabulary, choices, max_nodes, where) -> tuple[Cell, list]:
     "The cell spec (vocabulary and sizes read from the rows unless given) and each row's architecture"
     if kind == "graph":
@@ -152,6 +156,8 @@ def from_frame(df: pd.DataFrame,                  # one row per architecture
     names = metric_names or {"val": val, "test": test if has_test else f"{val} (no test column)"}
     return TableSpace(cell, codes[keep], v[keep], t[keep], task=task, metric_names=names, notes=notes.strip(), extras=extras, name=name)
 
+
+# %% ../../nbs/02i_table.ipynb #b64e8c37
 TableSpace.from_frame = staticmethod(from_frame)
 
 # %% ../../nbs/02i_table.ipynb #d6e656ce
@@ -226,6 +232,8 @@ class GraphSet(TabularSpace):
     def to_graph(self, arch): return self.cell.to_graph(arch)
     def graph_list(self) -> list: return [self.cell.decode(tuple(c)) for c in self.codes.tolist()]
 
+
+# %% ../../nbs/02i_table.ipynb #69721136
 def _checked(cell: GraphCell, adj, ops, i: int) -> tuple[np.ndarray, np.ndarray]:
     "One graph validated against the cell's vocabulary and size, as (adjacency, op ids)"
     a, names = check_graph(adj, ops, cell.ops, cell.max_nodes, where=f"graph {i}")

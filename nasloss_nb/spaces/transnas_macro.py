@@ -72,6 +72,8 @@ def chain_graphs(codes: np.ndarray,  # [A, 6] module digits, 0-padded
     adj[:, i, i + 1] = i[None, :] <= k[:, None]  # edges 0->1 ... k->k+1
     return adj, ops
 
+
+# %% ../../nbs/02d_transnas_macro.ipynb #b5e1162a
 class TransNASMacroSpace(TabularSpace):
     "TransNAS-Bench-101 macro: 3,256 skeletons, validation metric only"
     name, label, graph_key = "transnas-macro", "TransNAS-Bench-101 macro (skeleton)", "transnas-macro"
