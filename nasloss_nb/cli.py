@@ -11,7 +11,7 @@ from .spaces.base import load_space, space_module, space_names
 
 # %% auto #0
 __all__ = ['cmd_spaces', 'cmd_study', 'cmd_report', 'pairing_note', 'merge_search', 'cmd_search', 'refresh_report_blocks',
-           'cmd_readme', 'cmd_reproduce', 'cmd_quickstart', 'parser', 'main']
+           'cmd_readme', 'cmd_reproduce_row', 'cmd_reproduce', 'cmd_quickstart', 'parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #7b987b6b
 def _fmt_summary(s: dict) -> str:
@@ -249,6 +249,15 @@ def cmd_readme(args) -> str:
                  f"(run `nasloss readme {args.file}` to rewrite them):\n" + "\n".join(stale))
 
 # %% ../nbs/11_cli.ipynb #20c6cd1c
+def cmd_reproduce_row(args) -> str:
+    "Text for `nasloss reproduce-row`: one stored row trained again (its whole seed block) beside the stored one"
+    from nasloss_nb.reproduce_row import reproduce_row
+    df = reproduce_row(args.results, args.key, configs=args.configs, root=args.root)
+    a, diff = df.attrs, int((~df["same"]).sum())
+    head = (f"{a['kind']} row {args.key} of {args.results}: config {a['config']}, seed {a['seed']}, trained again with its "
+            f"seed block {a['block']}")
+    return head + "\n" + df.to_string(index=False) + "\n" + ("identical" if not diff else f"{diff} of {len(df)} values differ")
+
 def cmd_reproduce(args) -> str:
     "Text for `nasloss reproduce`: run the experiment notebooks (finished ones are skipped), then the status table and the report's path"
     from nasloss_nb.reproduce import reproduce
@@ -337,6 +346,12 @@ def parser() -> argparse.ArgumentParser:
     how.add_argument("--rerun", action="store_true", help="retrain the full configs into OUT/results (resumable; hours)")
     rr.add_argument("--workers", type=_workers, default=1, help="local worker processes for the sweeps of --smoke / --rerun (>= 1)")
     rr.set_defaults(func=cmd_reproduce)
+    rw = sub.add_parser("reproduce-row", help="train one committed row again (its whole seed block) and print it beside the stored one")
+    rw.add_argument("results", help="the results folder holding the row (e.g. data/results/fig2)")
+    rw.add_argument("key", help="the row's key (the `key` column)")
+    rw.add_argument("--configs", default=None, help="folder of the config that wrote it (default: experiments/configs)")
+    rw.add_argument("--root", default=None, help="data root (default: $NASLOSS_DATA)")
+    rw.set_defaults(func=cmd_reproduce_row)
     qs = sub.add_parser("quickstart", help="a real two-minute loss study on NAS-Bench-Graph (Cora): which loss here?")
     qs.add_argument("--out", default="nasloss-quickstart", help="folder for results/ and report.html (default: nasloss-quickstart)")
     qs.add_argument("--seeds", type=int, default=5, help="seeds per loss (default 5)")
