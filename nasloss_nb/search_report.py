@@ -14,8 +14,7 @@ from .search import BASELINES
 # %% auto #0
 __all__ = ['ERROR_SPACES', 'PAPER_SEARCH', 'VAL_NOTES', 'VALUES', 'with_keys', 'final_results', 'paired_p', 'task_order',
            'search_table', 'search_regret', 'search_curves', 'regret_floor', 'search_figure', 'is_better',
-           'search_findings', 'choose_switch', 'search_markdown', 'best_found', 'search_anytime', 'anytime_markdown',
-           'auto_credits', 'auto_figure']
+           'search_findings', 'choose_switch', 'search_markdown', 'best_found', 'search_anytime', 'anytime_markdown']
 
 # %% ../nbs/13e_search_report.ipynb #957dfee5
 ERROR_SPACES = ("nb201", "nb101")     # accuracies in percent: reported as test error, as the paper's tables
@@ -404,50 +403,3 @@ def anytime_markdown(df: pd.DataFrame, reference: str = "pw") -> str:
                         pc: t[pc].map(lambda v: "" if pd.isna(v) else f"{v:.2g}")})
     return ("Anytime: queries until a run's best-by-val test value reaches the best any run of the space/task reaches, "
             "and the area under the best-so-far curve (mean over queries of the shown value)\n\n" + markdown(out))
-
-# %% ../nbs/13e_search_report.ipynb #a1649b72
-def auto_credits(df: pd.DataFrame) -> pd.DataFrame:
-    "Per auto run and iteration: its last query, the loss it used, each candidate's batch credit and mean credit so far"
-    d = with_keys(df)
-    d = d[(d["method"] == "auto") & (d["iteration"] > 0)] if "method" in d else d.iloc[:0]
-    cols = [c for c in d.columns if c.startswith("credit_")]
-    if d.empty or "auto_loss" not in d or not cols:
-        raise InvalidParameterError("no auto iterations in these runs: run method 'auto' (its history has auto_loss and credit_<loss>)")
-    cands = [c[len("credit_"):] for c in cols]
-    it = (d.sort_values("query").groupby(["space", "task", "label", "key", "iteration"], sort=False)
-           .agg(query=("query", "max"), used=("auto_loss", "first"), **{c: (f"credit_{c}", "first") for c in cands}).reset_index())
-    mean = it.groupby("key", sort=False)[cands].expanding().mean().reset_index(level=0, drop=True)
-    return it.join(mean.add_prefix("mean_"))
-
-
-# %% ../nbs/13e_search_report.ipynb #872f2fab
-def auto_figure(df: pd.DataFrame, title: str = "auto: each candidate's credit and the loss it uses",
-                width: int | None = 460) -> go.Figure:
-    "Top: each candidate's mean credit so far (median over runs; the rule follows the highest); bottom: the loss used per iteration"
-    from plotly.subplots import make_subplots
-    from nasloss_nb.losses import LOSS_COLORS
-    from nasloss_nb.report import figure_title
-    a = auto_credits(df)
-    cands, runs = [c[5:] for c in a.columns if c.startswith("mean_")], a["key"].nunique()
-    x = a.groupby("iteration")["query"].max()
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.62, 0.38], vertical_spacing=0.12,
-                        subplot_titles=["mean credit so far (higher is better)", "loss in use (marker size: runs)"])
-    for c in cands:
-        col = LOSS_COLORS.get(c, "grey")
-        fig.add_scatter(x=x, y=a.groupby("iteration")[f"mean_{c}"].median(), mode="lines+markers", name=c, legendgroup=c,
-                        line=dict(color=col), hovertemplate=f"{c}: mean credit %{{y:.3f}} after query %{{x}}<extra></extra>", row=1, col=1)
-        n = a[a["used"] == c].groupby("iteration").size().reindex(x.index, fill_value=0); k = n > 0
-        if k.any(): fig.add_scatter(x=x[k], y=[c] * int(k.sum()), mode="markers", name=c, legendgroup=c, showlegend=False,
-                                    marker=dict(color=col, size=(6 + 10 * n[k] / runs).tolist(), symbol="square"), customdata=n[k],
-                                    hovertemplate=f"{c}: used by %{{customdata}} of {runs} runs, queries up to %{{x}}<extra></extra>", row=2, col=1)
-    ens = a[a["used"] == "ensemble"].groupby("iteration").size()        # temperature > 0: a weighted rank ensemble
-    if len(ens): fig.add_scatter(x=x[ens.index], y=["ensemble"] * len(ens), mode="markers", name="ensemble", showlegend=False,
-                                 marker=dict(color="black", size=8, symbol="diamond"), row=2, col=1)
-    cats = cands + (["ensemble"] if len(ens) else [])
-    fig.update_yaxes(title_text="credit", range=[-0.04, 1.04], row=1, col=1)           # credits lie in [0, 1]
-    fig.update_yaxes(type="category", categoryorder="array", categoryarray=cats, range=[-0.5, len(cats) - 0.5], row=2, col=1)
-    fig.update_xaxes(title_text="queried architectures", row=2, col=1)
-    fig.update_annotations(font_size=12)
-    notes = ["credit: the best true value among a loss's top picks of each batch,", f"0 (the batch's worst) to 1 (its best); median over {runs} run(s)"]
-    return fig.update_layout(title=figure_title(title, notes), height=460, width=width, autosize=width is None, template="plotly_white",
-                             margin=dict(t=100, l=60, r=10, b=50), legend_title_text="candidate")
