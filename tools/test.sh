@@ -25,7 +25,9 @@ echo "testing ${#nbs[@]} notebooks: ${nbs[*]}"
 "$BIN/nbdev_test" --n_workers "${NBDEV_WORKERS:-2}" --do_print --timing
 
 set +e
-"$BIN/python" -m pytest -q tests
+# two worker processes (pytest-xdist; one test file per worker at a time, so module fixtures are built once):
+# the suite is CPU-bound and single-threaded, so this nearly halves its time on two cores
+"$BIN/python" -m pytest -q -n "${PYTEST_WORKERS:-2}" --dist loadfile tests
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then echo "FAIL: pytest collected no test" >&2; exit 1; fi
