@@ -4,7 +4,6 @@ Needs Playwright for Python (in the dev extras) and a Chromium (`apt-get install
 Without them these tests skip, unless NASLOSS_BROWSER=required (as in CI), when they fail.
 Screenshots go to a temporary folder, or to $NASLOSS_SCREENSHOTS when set (e.g. docs/screenshots).
 """
-import importlib.util
 import json
 import os
 import re
@@ -15,28 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
+from shared import browser_check, need_browser
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "tools" / "browser_check.py"
-_spec = importlib.util.spec_from_file_location("browser_check", SCRIPT)
-bc = sys.modules.setdefault("browser_check", importlib.util.module_from_spec(_spec))
-_spec.loader.exec_module(bc)
-
-INSTALL = ("install them with `.venv/bin/pip install -c constraints.txt -e '.[dev]'` (Playwright for Python; "
-           "never `playwright install`) and `apt-get install -y chromium` (Debian; or set NASLOSS_CHROMIUM)")
-
-
-def _need_browser():
-    missing = []
-    if importlib.util.find_spec("playwright") is None:
-        missing.append("Playwright for Python")
-    if bc.find_chromium() is None:
-        missing.append("Chromium (/usr/bin/chromium)")
-    if missing:
-        msg = f"{' and '.join(missing)} not found: {INSTALL}"
-        if os.environ.get("NASLOSS_BROWSER") == "required":
-            pytest.fail(f"NASLOSS_BROWSER=required, but {msg}")
-        pytest.skip(msg)
+bc = browser_check()
 
 
 def _run(args, tmp_path, timeout=400, sigterm_after=None):
@@ -94,7 +76,7 @@ def test_every_explorer_is_a_target():
 
 def test_explorers_in_jupyterlab(tmp_path):
     "Every target runs without an error or a repr on show, its widget redraws its figure, screenshots are saved"
-    _need_browser()
+    need_browser()
     out = Path(os.environ.get("NASLOSS_SCREENSHOTS") or tmp_path / "screenshots")
     rc, log, rep = _run(["--out", out], tmp_path, timeout=600)
     assert rc == 0, f"browser_check failed (screenshot and console log in {out}):\n{log}"
@@ -143,7 +125,7 @@ def test_catches_what_a_user_would_see_wrong_and_stops_everything(tmp_path):
     """Errors, reprs and a broken widget fail, naming each cell; a widget that redraws nothing fails; a FigureWidget
     passes; then SIGTERM while a cell runs: exit 130, and JupyterLab, the kernels and Chromium are all gone.
     (One JupyterLab for all of it: each start costs ~15 s on a loaded 2-core machine.)"""
-    _need_browser()
+    need_browser()
     bad = _notebook(tmp_path / "bad.ipynb", [
         "import plotly.graph_objects as go\nfig = go.Figure(go.Bar(y=[1, 2]))\nfig",   # fine: drawn
         "print(fig)",                                                                  # a figure's repr

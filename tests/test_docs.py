@@ -5,7 +5,6 @@ The build needs no browser. The Chromium part needs Playwright for Python (dev e
 them it skips, unless NASLOSS_BROWSER=required (as in CI), when it fails (as in tests/test_browser.py).
 """
 import configparser
-import importlib.util
 import os
 import re
 import subprocess
@@ -15,13 +14,11 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
+from shared import browser_check, need_browser
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "tools" / "build_docs.py"
-_spec = importlib.util.spec_from_file_location("browser_check", REPO / "tools" / "browser_check.py")
-bc = sys.modules.setdefault("browser_check", importlib.util.module_from_spec(_spec))
-if not hasattr(bc, "find_chromium"):
-    _spec.loader.exec_module(bc)
+bc = browser_check()
 
 # symbols whose documentation the API pages must show: (module, name)
 API = [("losses", "loss_fn"), ("losses", "hinge_rank"), ("search", "run_search"), (None, "search_table")]
@@ -66,19 +63,6 @@ def test_every_notebook_has_a_page(site):
         assert not remote, f"{page.name} loads from the network: {remote[:3]}"
 
 
-def _need_browser():
-    missing = []
-    if importlib.util.find_spec("playwright") is None:
-        missing.append("Playwright for Python (`pip install -c constraints.txt -e '.[dev]'`)")
-    if bc.find_chromium() is None:
-        missing.append("Chromium (`apt-get install -y chromium`)")
-    if missing:
-        msg = f"{' and '.join(missing)} not found"
-        if os.environ.get("NASLOSS_BROWSER") == "required":
-            pytest.fail(f"NASLOSS_BROWSER=required, but {msg}")
-        pytest.skip(msg)
-
-
 def _broken(url, site):
     "Why a link inside the site is broken (its file, or the element its #anchor names, is missing), or None"
     u = urlparse(url)
@@ -94,7 +78,7 @@ def _broken(url, site):
 
 def test_pages_in_chromium(site, tmp_path):
     "Index and API pages load offline with no error; their links and images work; the API is listed"
-    _need_browser()
+    need_browser()
     from playwright.sync_api import sync_playwright
     want = {}                                   # page -> symbols (anchors) it must document
     for mod, name in API:

@@ -1,6 +1,6 @@
 """Issue 23: `nasloss search`, `nasloss reproduce` and DARTS training get the study's guarantees. One block per
 class of the issue; each test fails on the code before the fix (checked against it) and passes after."""
-import contextlib, io, json, math, os, signal, subprocess, sys, tempfile, time, warnings
+import contextlib, io, json, math, os, signal, sys, tempfile, time, warnings
 from dataclasses import asdict
 from pathlib import Path
 from unittest import mock
@@ -10,6 +10,7 @@ import pytest
 import torch
 import yaml
 from nasloss_nb.cli import main
+from shared import alive, children, nasloss
 from nasloss_nb.core import CacheError, InvalidParameterError, NasLossError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -198,42 +199,23 @@ def test_bad_yaml_is_one_line_naming_the_file(tmp_path):
     assert not (tmp_path / "rep").exists()
 
 
-def _children(pid: int) -> list[int]:
-    "Process ids whose parent is `pid` (Linux /proc)"
-    out = []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit(): continue
-        try: stat = (d / "stat").read_text()
-        except OSError: continue
-        if int(stat.rsplit(") ", 1)[1].split()[1]) == pid: out.append(int(d.name))
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try: return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0] != "Z"
-    except OSError: return False
-
-
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads worker processes from /proc (Linux)")
 def test_ctrl_c_stops_a_search_with_workers_at_once_in_one_line(tmp_path):
     from nasloss_nb.search import run_search_sweep, search_results
     big = {**CFG, "budget": 20, "seeds": 2, "seed_block": 1, "epochs": 300, "methods": ["hr", "mse"]}   # 4 blocks of seconds
     cfg, out = _yaml(tmp_path / "cfg.yaml", big), tmp_path / "runs"
-    # its own process group, SIGINT at its default (a suite run in the background hands children an ignored SIGINT)
-    proc = subprocess.Popen([str(EXE), "search", str(cfg), "--out", str(out), "--quiet", "--workers", "2"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = nasloss("search", cfg, out, "--workers", "2")     # its own process group, SIGINT at its default
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None and not list((out / "parts").glob("*.parquet")): time.sleep(0.05)
     assert proc.poll() is None, proc.communicate()[1]
-    workers = _children(proc.pid)
+    workers = children(proc.pid)
     t0 = time.time(); os.killpg(proc.pid, signal.SIGINT)         # a terminal's Ctrl-C: the parent and its workers
     err = proc.communicate(timeout=60)[1]; took = time.time() - t0
     line = _one_line(err)
     assert proc.returncode == 130 and line.startswith("nasloss: error: interrupted: ") and "resume" in line, (proc.returncode, err)
     assert took < 5, f"took {took:.1f} s to stop"
     time.sleep(1)
-    left = [w for w in workers if _alive(w)]
+    left = [w for w in workers if alive(w)]
     for w in left: os.kill(w, signal.SIGKILL)
     assert not left, f"workers {left} outlived the interrupted search"
     kept = search_results(out)

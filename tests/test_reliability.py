@@ -12,6 +12,7 @@ from nasloss_nb.metrics import kendall_tau, n_at_k, precision_at_t, spearman
 from nasloss_nb.spaces.base import load_space
 from nasloss_nb.study import run_trials
 from nasloss_nb.sweep import CONFIG_KEYS, results, run_sweep
+from shared import alive, children, nasloss, wait_parts
 
 EXE = Path(sys.executable).parent / "nasloss"
 OK = {"spaces": [{"space": "toy", "n_train": [8]}], "losses": ["mse"], "epochs": 1}
@@ -216,42 +217,11 @@ CFG = {"name": "t", "spaces": [{"space": "toy", "n_train": [10, 14]}], "losses":
        "seeds": 4, "seed_block": 2, "epochs": 150}
 
 
-def _study(cfg_path, out, *extra):
-    "A `nasloss study` process in its own process group (so a Ctrl-C to the group reaches only it and its workers)"
-    # SIGINT back to its default in the child: a suite started in the background (nohup, `cmd &`) hands its
-    # children an ignored SIGINT, which Python then keeps ignoring, as it should for a user's background job
-    return subprocess.Popen([str(EXE), "study", str(cfg_path), "--out", str(out), "--quiet", *extra],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-
-
-def _children(pid: int) -> list[int]:
-    "Process ids whose parent is `pid` (Linux /proc)"
-    out = []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit(): continue
-        try: stat = (d / "stat").read_text()
-        except OSError: continue
-        if int(stat.rsplit(") ", 1)[1].split()[1]) == pid: out.append(int(d.name))
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try: return (Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0]) != "Z"
-    except OSError: return False
-
-
-def _wait_parts(out: Path, n: int, procs, timeout: float = 300):
-    deadline = time.time() + timeout
-    while time.time() < deadline and len(list((out / "parts").glob("*.parquet"))) < n and all(p.poll() is None for p in procs):
-        time.sleep(0.05)
-
-
 def test_two_processes_share_one_folder(tmp_path):
     cfg = tmp_path / "cfg.yaml"; cfg.write_text(yaml.safe_dump(CFG)); out = tmp_path / "runs"
-    a = _study(cfg, out)
-    _wait_parts(out, 1, [a])                     # a is under way before b starts
-    b = _study(cfg, out)
+    a = nasloss("study", cfg, out)
+    wait_parts(out, 1, [a])                     # a is under way before b starts
+    b = nasloss("study", cfg, out)
     errs = [p.communicate(timeout=600)[1] for p in (a, b)]
     assert a.returncode == 0 and b.returncode == 0, errs
     trained = [int(e.split(" trials trained by this process")[0].rsplit(" ", 1)[-1]) for e in errs]
@@ -264,15 +234,15 @@ def test_two_processes_share_one_folder(tmp_path):
 
 def test_sigkill_of_the_parent_leaves_no_worker(tmp_path):
     cfg = tmp_path / "cfg.yaml"; cfg.write_text(yaml.safe_dump(CFG)); out = tmp_path / "runs"
-    parent = _study(cfg, out, "--workers", "2")
+    parent = nasloss("study", cfg, out, "--workers", "2")
     deadline, workers = time.time() + 120, []
     while time.time() < deadline and len(workers) < 2 and parent.poll() is None:
-        workers = _children(parent.pid); time.sleep(0.1)
+        workers = children(parent.pid); time.sleep(0.1)
     assert len(workers) >= 2, "the pool did not start"
     parent.kill(); parent.wait()
     deadline = time.time() + 5
-    while time.time() < deadline and any(_alive(w) for w in workers): time.sleep(0.1)
-    left = [w for w in workers if _alive(w)]
+    while time.time() < deadline and any(alive(w) for w in workers): time.sleep(0.1)
+    left = [w for w in workers if alive(w)]
     for w in left: os.kill(w, signal.SIGKILL)      # clean up our own orphans before failing
     assert not left, f"workers {left} outlived their parent"
     df = run_sweep(cfg, out, progress=False)         # the stale claims of the dead run are taken over
@@ -283,9 +253,9 @@ def test_sigkill_of_the_parent_leaves_no_worker(tmp_path):
 def test_sigterm_stops_cleanly_and_keeps_finished_trials(how, tmp_path):
     # 4x the epochs: at 150 the whole study could finish between the second part and the signal (seen once in CI)
     cfg = tmp_path / "cfg.yaml"; cfg.write_text(yaml.safe_dump({**CFG, "epochs": 600})); out = tmp_path / "runs"
-    proc = _study(cfg, out, "--workers", "2")
-    _wait_parts(out, 2, [proc])
-    workers = _children(proc.pid)
+    proc = nasloss("study", cfg, out, "--workers", "2")
+    wait_parts(out, 2, [proc])
+    workers = children(proc.pid)
     if how == "SIGTERM": proc.send_signal(signal.SIGTERM)
     else: os.killpg(proc.pid, signal.SIGINT)          # a terminal's Ctrl-C: the parent and its workers
     err = proc.communicate(timeout=60)[1]
@@ -293,7 +263,7 @@ def test_sigterm_stops_cleanly_and_keeps_finished_trials(how, tmp_path):
     kept = results(out)
     assert len(kept) >= 2 and not list((out / "claims").glob("*.claim"))
     time.sleep(1)
-    assert not [w for w in workers if _alive(w)]
+    assert not [w for w in workers if alive(w)]
     df = run_sweep(cfg, out, progress=False)
     assert len(df) == 24
     pd.testing.assert_frame_equal(df.set_index("key").loc[kept["key"], ["kendall_tau"]],

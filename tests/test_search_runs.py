@@ -1,45 +1,18 @@
 """`nasloss search` has the study's guarantees through the shared runs layer: two processes on one folder split the
 blocks, workers never outlive a killed parent, and the stopped run resumes to a whole folder"""
-import os, signal, subprocess, sys, time
+import os, signal, time
 from pathlib import Path
 import yaml
 from nasloss_nb.search import run_search_sweep, search_results
+from shared import alive, children, nasloss, wait_parts
 
-EXE = Path(sys.executable).parent / "nasloss"
 # 12 blocks of one run each, ~1.5 s apiece here: long enough for a second process to join while the first works
 CFG = {"name": "two", "budget": 14, "seeds": 4, "seed_block": 1, "n_init": 4, "k": 5, "n_candidates": 10,
        "epochs": 200, "spaces": [{"space": "toy"}], "methods": ["hr", "mse", "listmle"]}
 
 
-def _search(cfg_path, out, *extra):
-    "A `nasloss search` process in its own process group, SIGINT at its default (see test_reliability._study)"
-    return subprocess.Popen([str(EXE), "search", str(cfg_path), "--out", str(out), "--quiet", *extra],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-
-
 def _parts(out: Path) -> int:
     return len(list((out / "parts").glob("*.parquet")))
-
-
-def _wait_parts(out: Path, n: int, procs, timeout: float = 300):
-    deadline = time.time() + timeout
-    while time.time() < deadline and _parts(out) < n and all(p.poll() is None for p in procs): time.sleep(0.05)
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit(): continue
-        try: stat = (d / "stat").read_text()
-        except OSError: continue
-        if int(stat.rsplit(") ", 1)[1].split()[1]) == pid: out.append(int(d.name))
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try: return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0] != "Z"
-    except OSError: return False
 
 
 def _whole(df) -> None:
@@ -49,9 +22,9 @@ def _whole(df) -> None:
 
 def test_two_search_processes_split_the_blocks(tmp_path):
     cfg = tmp_path / "cfg.yaml"; cfg.write_text(yaml.safe_dump(CFG)); out = tmp_path / "runs"
-    a = _search(cfg, out)
-    _wait_parts(out, 1, [a])                      # a is under way before b starts
-    b = _search(cfg, out)
+    a = nasloss("search", cfg, out)
+    wait_parts(out, 1, [a])                      # a is under way before b starts
+    b = nasloss("search", cfg, out)
     errs = [p.communicate(timeout=600)[1] for p in (a, b)]
     assert a.returncode == 0 and b.returncode == 0, errs
     runs = [int(e.split(" search runs by this process")[0].rsplit(" ", 1)[-1]) for e in errs]
@@ -63,16 +36,16 @@ def test_two_search_processes_split_the_blocks(tmp_path):
 
 def test_sigkill_of_a_search_leaves_no_worker_and_resumes(tmp_path):
     cfg = tmp_path / "cfg.yaml"; cfg.write_text(yaml.safe_dump(CFG)); out = tmp_path / "runs"
-    parent = _search(cfg, out, "--workers", "2")
+    parent = nasloss("search", cfg, out, "--workers", "2")
     deadline, workers = time.time() + 120, []
     while time.time() < deadline and len(workers) < 2 and parent.poll() is None:
-        workers = _children(parent.pid); time.sleep(0.1)
+        workers = children(parent.pid); time.sleep(0.1)
     assert len(workers) >= 2, "the pool did not start"
-    _wait_parts(out, 1, [parent])
+    wait_parts(out, 1, [parent])
     parent.kill(); parent.wait()
     deadline = time.time() + 5
-    while time.time() < deadline and any(_alive(w) for w in workers): time.sleep(0.1)
-    left = [w for w in workers if _alive(w)]
+    while time.time() < deadline and any(alive(w) for w in workers): time.sleep(0.1)
+    left = [w for w in workers if alive(w)]
     for w in left: os.kill(w, signal.SIGKILL)     # clean up our own orphans before failing
     assert not left, f"workers {left} outlived their parent"
     kept = _parts(out)
@@ -84,7 +57,6 @@ def test_sigkill_of_a_search_leaves_no_worker_and_resumes(tmp_path):
 
 def test_every_stored_row_carries_its_whole_setting(tmp_path):
     import pandas as pd
-    from nasloss_nb.search import search_settings, load_search_config, run_key
     cfg = {**CFG, "epochs": 2, "seeds": 2, "seed_block": 2, "methods": ["hr", "rea"], "lr": 0.002}
     df = run_search_sweep(cfg, tmp_path / "runs", progress=False)
     by = df.groupby("label")[["budget", "epochs", "lr", "k", "n_init", "predictor", "population", "seed_block"]].first()
