@@ -189,12 +189,16 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 # %% ../nbs/00_core.ipynb #30a804a4
-def lazy_names(module: str,                        # the answering module's __name__, for the error message
-               where: dict[str, tuple[str, ...]],  # module of nasloss_nb -> the names it now defines
+def lazy_names(module: str,                               # the answering module's __name__, for the error message
+               where: dict[str, tuple[str, ...] | None],  # module of nasloss_nb -> the names it now defines (None: its `__all__`)
               ) -> Callable[[str], Any]:
     "A module `__getattr__` that imports each name of `where` from its own module on first use"
     def __getattr__(name: str):
-        for mod, names in where.items():
-            if name in names: return getattr(importlib.import_module(f"nasloss_nb.{mod}"), name)
+        if not name.startswith("__"):                      # dunder probes (`__path__`, ...) never import anything
+            for mod, names in where.items():
+                if names is not None and name not in names: continue
+                m = importlib.import_module(f"nasloss_nb.{mod}")
+                if names is not None or name in getattr(m, "__all__", ()): return getattr(m, name)
         raise AttributeError(f"module {module!r} has no attribute {name!r}")
     return __getattr__
+

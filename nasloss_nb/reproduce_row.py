@@ -80,7 +80,7 @@ def _study_row(out: Path, key: str, cfg: dict, s: dict, seed: int, root) -> pd.D
     "A stored trial beside the same trial trained again with its whole seed block"
     from nasloss_nb.sweep import results, run_setting
     stored = results(out).set_index("key").loc[key]
-    new = run_setting({**s, "seed_block": s["seed_block"]}, [seed], root)[0]
+    new = run_setting(s, [seed], root)[0]
     return _side_by_side([(c, stored[c], new[c]) for c in STUDY_VALUES if c in new and c in stored])
 
 def _search_row(out: Path, key: str, cfg: dict, s: dict, seed: int, root) -> pd.DataFrame:

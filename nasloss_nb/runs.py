@@ -4,7 +4,7 @@
 
 # %% ../nbs/10a_runs.ipynb #c2812a36
 from __future__ import annotations
-import contextlib, json, os, signal, socket, threading, time
+import contextlib, functools, json, os, signal, socket, threading, time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -14,7 +14,7 @@ from .core import NasLossError, UnknownNameError
 
 # %% auto #0
 __all__ = ['CLAIM_TTL', 'HEARTBEAT', 'POLL', 'unknown_keys', 'seed_blocks', 'Claims', 'SweepInterrupted', 'worker_init', 'Here',
-           'WorkerPool', 'DaskRunner', 'sigterm_interrupts', 'stored_left', 'drive']
+           'WorkerPool', 'DaskRunner', 'sigterm_interrupts', 'merged_keys', 'stored_left', 'drive']
 
 # %% ../nbs/10a_runs.ipynb #7a5c823f
 def unknown_keys(keys: Iterable, valid: Iterable, where: str):
@@ -164,9 +164,24 @@ def sigterm_interrupts():
 
 
 # %% ../nbs/10a_runs.ipynb #7f2100d2
-def stored_left(out: Path, key: Callable, setting: dict, seeds: list[int], done: set) -> list[int]:
-    "The seeds of a block whose results are not stored yet (in `done`, or as parts/<key>.parquet by any process)"
-    return [x for x in seeds if (k := key(setting, x)) not in done and not (out / "parts" / f"{k}.parquet").exists()]
+@functools.lru_cache(maxsize=8)
+def _file_keys(path: str, mtime_ns: int, size: int) -> frozenset:
+    "The key column of a results file (cached per version of the file)"
+    import pandas as pd
+    return frozenset(pd.read_parquet(path, columns=["key"])["key"])
+
+def merged_keys(out: Path) -> frozenset:
+    "Keys in out/results.parquet, read again only when the file changes; none if it is missing or unreadable"
+    p = out / "results.parquet"
+    try: st = p.stat(); return _file_keys(str(p), st.st_mtime_ns, st.st_size)
+    except (OSError, ValueError): return frozenset()     # a damaged file is the store's to report, not this check's
+
+def stored_left(out: Path, key: Callable, setting: dict, seeds: list[int], done: set,
+                redo: set = frozenset()) -> list[int]:   # keys stored short: run again whatever is on disk
+    "The seeds of a block not stored yet: not in `done`, no parts/<key>.parquet, not merged into results.parquet since"
+    merged = merged_keys(out) - redo
+    return [x for x in seeds if (k := key(setting, x)) in redo or
+            (k not in done and k not in merged and not (out / "parts" / f"{k}.parquet").exists())]
 
 
 # %% ../nbs/10a_runs.ipynb #2ac36636

@@ -6,7 +6,7 @@
 from __future__ import annotations
 from typing import Callable, Sequence
 import pandas as pd
-from .core import InvalidParameterError, check_choice
+from .core import InvalidParameterError, check_choice, lazy_names
 from .pool import SEARCH_DEFAULTS, SearchStoppedWarning, n_classes
 from .predictors import PREDICTORS
 from .spaces.base import TabularSpace, load_space
@@ -76,16 +76,7 @@ BASELINES = tuple(n for n, s in STRATEGIES.items() if not s.trains)   # the buil
 
 # %% ../nbs/13_search.ipynb #familygetattr
 SEARCH_FAMILY = ("pool", "strategies", "search_runs", "search_report", "search_ui")
-
-def __getattr__(name: str):
-    "A name of the search family defined in another of its modules (`SEARCH_FAMILY`), loaded on first use"
-    import importlib
-    if not name.startswith("__"):
-        for mod in SEARCH_FAMILY:
-            m = importlib.import_module(f"nasloss_nb.{mod}")
-            if name in vars(m) and getattr(vars(m)[name], "__module__", m.__name__) == m.__name__ or name in getattr(m, "__all__", ()):
-                return vars(m)[name]
-    raise AttributeError(f"module 'nasloss_nb.search' has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, dict.fromkeys(SEARCH_FAMILY))   # each family module's `__all__`, loaded on first use
 
 
 # %% ../nbs/13_search.ipynb #801ddc08

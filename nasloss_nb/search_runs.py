@@ -277,11 +277,6 @@ def consolidate_search(out_dir: str | os.PathLike, settings: dict | None = None)
             if p.stem in keys: p.unlink()
     return out / "results.parquet"
 
-def _merged_keys(out: Path) -> set[str]:
-    "Keys of the runs in results.parquet (only the key column is read)"
-    p = out / "results.parquet"
-    return set(pd.read_parquet(p, columns=["key"])["key"]) if p.exists() else set()
-
 def whole_runs(df: pd.DataFrame, budget: int) -> set[str]:
     "Keys of the stored runs that are whole: queries 1..n, with n the budget, or fewer and a reason it stopped"
     if df.empty: return set()
@@ -368,14 +363,7 @@ def _training_cluster(scheduler: str | None, workers: int):
 def _drive(out: Path, todo: list, done: set, short: set, run, claims: Claims, finished, args: tuple) -> None:
     "`runs.drive` with the search's blocks: claimed by setting and first seed, each run stored as parts/<key>.parquet"
     drive(todo, run, claims, finished, name=lambda s, w: run_key(s, w[0] // s["seed_block"] * s["seed_block"]),
-          left=lambda s, w: _left(out, s, w, done, short), job=run_setting_block, args=args)
-
-def _left(out: Path, s: dict, seeds: list[int], done: set, short: set) -> list[int]:
-    "Seeds of a block not stored whole (`short`: parts found short at the start), nor stored or merged by another process meanwhile"
-    left = [x for x in seeds if run_key(s, x) in short or x in stored_left(out, run_key, s, [x], done)]
-    if not left: return left
-    with contextlib.suppress(OSError, ValueError): merged = _merged_keys(out) - short; left = [x for x in left if run_key(s, x) not in merged]
-    return left
+          left=lambda s, w: stored_left(out, run_key, s, w, done, short), job=run_setting_block, args=args)
 
 
 # %% ../nbs/13d_search_runs.ipynb #2159b8cf
