@@ -15,7 +15,7 @@ ap.add_argument("--device", default="cpu")
 ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest for these small models here)")
 ap.add_argument("--seeds", type=int, default=30, help="seeds trained together in the batched figure")
 ap.add_argument("--epochs", type=int, default=None, help="default: the loss's default (200)")
-PARTS = ("trial", "sparse", "many", "vectorise", "layout", "compile", "floor", "predict", "nb101", "live")
+PARTS = ("trial", "sparse", "many", "vectorise", "layout", "compile", "floor", "predict", "nb101", "live", "randomness")
 ap.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS,
                 help="figures to measure (default all; 'sparse' and 'many' need 'trial', their baseline)")
 args = ap.parse_args()
@@ -138,6 +138,18 @@ if "many" in args.parts:
     many = time.perf_counter() - t0
     print(f"{S} seeds of that setting trained together: {many:.2f} s = {many / one:.1f}x one seed "
           f"({many / S:.2f} s per trial; tau mean {np.mean([x['kendall_tau'] for x in rows]):.3f})")
+
+if "randomness" in args.parts:   # each seed's own dropout and loss streams ('member') against one stream per block ('block')
+    for loss, pred in (("hr", "gcn"), ("listmle", "gcn"), ("hr", "transformer")):
+        E3 = E if pred == "gcn" else max(1, E // 10)
+        t = {"block": [], "member": []}
+        for _ in range(2):                                   # alternating, two rounds: the faster of each
+            for how in ("block", "member"):
+                t0 = time.perf_counter()
+                run_trials(sp, loss, pred, portion=1, seeds=list(range(10)), epochs=E3, device=dev, randomness=how)
+                t[how].append(time.perf_counter() - t0)
+        b, m = min(t["block"]), min(t["member"])
+        print(f"10 seeds together, {loss}/{pred}, {E3} epochs: randomness='block' {b:.2f} s, 'member' {m:.2f} s -> {m / b:.2f}x")
 
 # --- the two ways of vectorising seeds, and the prediction batch size, each compared in this process -------------
 from nasloss_nb.train import fit_many                      # noqa: E402

@@ -13,7 +13,7 @@ from .core import InvalidParameterError, check_choice
 from .losses import LOSSES
 from .predictors import make_predictor
 from .spaces.base import TabularSpace, load_space
-from .study import build_loss
+from .study import build_loss, member_losses
 from .train import fit_many, loss_context_keys, predict
 
 # %% auto #0
@@ -94,16 +94,22 @@ def stacked_loss(fns: Sequence[Callable]) -> Callable:
         return sum(f(pred[c::C], target[c::C], **{k: ctx[k] for k in kk}) for c, (f, kk) in enumerate(zip(fns, keys))) / C
     return loss
 
+def _candidate_losses(space, y, cands, ckw, seeds, randomness):
+    "The loss of every copy i*C+c of `_fit_candidates`: one stacked loss ('block'), or each copy its own run's (`member_losses`)"
+    if randomness == "block": return stacked_loss([build_loss(c, space, y[np.argmin(y.max(1))], ckw.get(c), seeds[0])[0] for c in cands])
+    per = [member_losses(c, space, y, ckw.get(c), seeds)[0] for c in cands]   # [C][R]
+    return [per[c][i] for i in range(len(seeds)) for c in range(len(cands))]
+
 def _fit_candidates(space, rows, y, cands, ckw, predictor, predictor_kwargs, seeds, opt, device):
     "Train len(cands) predictors per run in one fit_many; models [R][C], seconds per run"
     models = []
     for s in seeds:
         for _ in cands:
             torch.manual_seed(s); models.append(make_predictor(predictor, space, **(predictor_kwargs or {})))
-    fns = [build_loss(c, space, y[np.argmin(y.max(1))], ckw.get(c), seeds[0])[0] for c in cands]
     C = len(cands)
     t0 = time.perf_counter()
-    out, _ = fit_many(models, stacked_loss(fns), np.repeat(rows, C, 0), np.repeat(y, C, 0), space,
+    fns = _candidate_losses(space, y, cands, ckw, seeds, opt.get("randomness", "member"))
+    out, _ = fit_many(models, fns, np.repeat(rows, C, 0), np.repeat(y, C, 0), space,
                       seeds=[s for s in seeds for _ in cands], device=device, **opt)
     return [out[i * C:(i + 1) * C] for i in range(len(seeds))], (time.perf_counter() - t0) / len(seeds)
 
@@ -233,7 +239,9 @@ def select_losses(space: TabularSpace,        # the space holding the rows
                   settings: dict | None = None,  # check_select settings (None: SELECT_DEFAULTS)
                   *, predictor: str = "gcn", predictor_kwargs: dict | None = None,
                   epochs: int = AUTO_OPTIM["epochs"], lr: float = AUTO_OPTIM["lr"], batch_size: int = 16,
-                  weight_decay: float = 1e-4, device: str = "cpu") -> list[pd.DataFrame]:
+                  weight_decay: float = 1e-4, device: str = "cpu",
+                  randomness: str = "member",  # as `fit_many`'s: 'member', each seed's table the same alone or in any block
+                 ) -> list[pd.DataFrame]:
     "`select_loss` for S seeds' training sets at once: every seed's repeats x candidates predictors in one stacked fit"
     from nasloss_nb.pool import search_targets
     rows = np.atleast_2d(np.asarray(rows, int))
@@ -245,7 +253,7 @@ def select_losses(space: TabularSpace,        # the space holding the rows
     tr = np.array([p[n_out:] for p in splits]); y, _ = search_targets(space, tr)
     models, _ = _fit_candidates(space, tr, y, cands, akw["candidate_kwargs"], predictor, predictor_kwargs,
                                 [int(s) * 1_000 + i for s in seeds for i in range(R)],
-                                dict(epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay), device)
+                                dict(epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, randomness=randomness), device)
     cr = np.array([batch_credit(np.stack([predict(m, space, p[:n_out], device=device) for m in ms]), space.val[p[:n_out]], akw["top"])
                    for ms, p in zip(models, splits)])
     return [_credit_table(cands, cr[i * R:(i + 1) * R]) for i in range(len(seeds))]

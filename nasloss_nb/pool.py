@@ -13,7 +13,7 @@ from .core import InvalidParameterError
 from .losses import scale_targets
 from .predictors import make_predictor
 from .spaces.base import TabularSpace, load_space
-from .study import auto_scaling, build_loss
+from .study import auto_scaling, build_loss, member_losses
 from .train import fit, fit_many
 
 
@@ -193,13 +193,13 @@ class SearchRun:
 
 
 # %% ../nbs/13b_pool.ipynb #2f4c7760
-def search_targets(space: TabularSpace, rows: np.ndarray) -> tuple[np.ndarray, str]:
-    "Training targets [S, n] in the loss's unit, from the queried rows' val values, and the scaling used"
+def search_targets(space: TabularSpace, rows: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    "Training targets [S, n] in the loss's unit, from the queried rows' val values, and the scaling of each run (from its own rows)"
     raw = np.asarray(space.val[rows], float)
     bad = ~np.isfinite(raw)                     # a failed evaluation (a trained space) counts as the run's worst value
     if bad.any(): raw = np.where(bad, np.nan_to_num(np.nanmin(np.where(bad, np.nan, raw), axis=-1, keepdims=True), nan=0.0), raw)
-    how = auto_scaling(raw)
-    return np.stack([scale_targets(r, how) for r in raw]), how
+    how = [auto_scaling(r) for r in raw]
+    return np.stack([scale_targets(r, h) for r, h in zip(raw, how)]), how
 
 def train_group(space, runs, loss, loss_kwargs, predictor, predictor_kwargs, it, opt, batched, device):
     "Fresh predictors for `runs` (same n), trained on their queried rows; returns models and seconds per run"
@@ -210,7 +210,8 @@ def train_group(space, runs, loss, loss_kwargs, predictor, predictor_kwargs, it,
     seeds = [r.seed * 1_000 + it for r in runs]
     t0 = time.perf_counter()
     if batched and len(runs) > 1:
-        fn, _ = build_loss(loss, space, y[np.argmin(y.max(1))], loss_kwargs, seeds[0])
+        fn = (member_losses(loss, space, y, loss_kwargs, seeds)[0] if opt.get("randomness", "member") == "member" else
+              build_loss(loss, space, y[np.argmin(y.max(1))], loss_kwargs, seeds[0])[0])
         models, _ = fit_many(models, fn, rows, y, space, seeds=seeds, device=device, **opt)
     else:
         out = []

@@ -4,7 +4,8 @@
 
 # %% ../nbs/05_predictors.ipynb #0b69af7d
 from __future__ import annotations
-import math
+import contextlib, contextvars, math
+from typing import Sequence
 import torch
 from torch import nn, Tensor
 from .core import InvalidParameterError, Registry
@@ -12,8 +13,9 @@ from .encodings import cached_tensors, dense_graphs, flat_encoding
 from .spaces.table import GraphSet
 
 # %% auto #0
-__all__ = ['PREDICTORS', 'fast_dropout', 'FastDropout', 'stacked_params', 'unstacked_state', 'gcn_norm', 'DirectedGCNLayer',
-           'GCNPredictor', 'MLPPredictor', 'laplacian_pe', 'TransformerPredictor', 'make_predictor', 'as_graph_set']
+__all__ = ['PREDICTORS', 'fast_dropout', 'dropout_generators', 'FastDropout', 'stacked_params', 'unstacked_state', 'gcn_norm',
+           'DirectedGCNLayer', 'GCNPredictor', 'MLPPredictor', 'laplacian_pe', 'TransformerPredictor', 'make_predictor',
+           'as_graph_set']
 
 # %% ../nbs/05_predictors.ipynb #63a79bb8
 PREDICTORS = Registry("predictor")
@@ -26,14 +28,38 @@ def _masked_mean(h: Tensor, mask: Tensor) -> Tensor:
 def fast_dropout(h: Tensor,   # activations
                  p: float,    # drop probability, used as round(p * 65536) / 65536
                 ) -> Tensor:
-    "Inverted dropout drawing 16 random bits per element, four per 64-bit draw of the global (seeded) RNG"
+    "Inverted dropout drawing 16 random bits per element, four per 64-bit draw (of `dropout_generators`' streams, else the global RNG)"
     if p <= 0: return h
     if p >= 1: return torch.zeros_like(h)
     q = round(p * 65536)
-    n = h.numel()
-    r = torch.randint(-2**63, 2**63 - 1, ((n + 3) // 4,), dtype=torch.int64, device=h.device)
-    keep = r.view(torch.int16)[:n].view(h.shape) >= q - 32768
+    keep = _dropout_bits(h) >= q - 32768
     return h * keep * (65536 / (65536 - q))
+
+def _bits(n: int, device, generator: torch.Generator | None = None) -> Tensor:
+    "n random int16 values, four per 64-bit draw of `generator` (a CPU generator; None: the global RNG on `device`)"
+    if generator is None: r = torch.randint(-2**63, 2**63 - 1, ((n + 3) // 4,), dtype=torch.int64, device=device)
+    else: r = torch.randint(-2**63, 2**63 - 1, ((n + 3) // 4,), dtype=torch.int64, generator=generator).to(device)
+    return r.view(torch.int16)[:n]
+
+def _dropout_bits(h: Tensor) -> Tensor:
+    "Random int16 bits shaped like h: from the global RNG, the one generator set, or member s's generator for h[s]"
+    gens = _DROPOUT_GENERATORS.get()
+    if gens is None or isinstance(gens, torch.Generator): return _bits(h.numel(), h.device, gens).view(h.shape)
+    if h.shape[0] != len(gens):
+        raise InvalidParameterError(f"dropout on a tensor of leading size {h.shape[0]} with {len(gens)} member generators: "
+                                    "stacked activations must lead with the member axis")
+    n = h[0].numel()
+    return torch.cat([_bits(n, h.device, g) for g in gens]).view(h.shape)
+
+_DROPOUT_GENERATORS = contextvars.ContextVar("dropout_generators", default=None)
+
+@contextlib.contextmanager
+def dropout_generators(gens: torch.Generator | Sequence[torch.Generator] | None):
+    """Draw `fast_dropout`'s masks from `gens` inside the block: one generator (one model), or one per member of
+    stacked activations [S, ...] (member s from gens[s], so its masks do not depend on the other members); None: the global RNG"""
+    token = _DROPOUT_GENERATORS.set(gens if gens is None or isinstance(gens, torch.Generator) else tuple(gens))
+    try: yield
+    finally: _DROPOUT_GENERATORS.reset(token)
 
 class FastDropout(nn.Dropout):
     "`nn.Dropout` whose mask comes from `fast_dropout` (p used to 1/65536); works under `torch.func.vmap`"

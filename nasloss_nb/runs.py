@@ -14,7 +14,8 @@ from .core import NasLossError, UnknownNameError
 
 # %% auto #0
 __all__ = ['CLAIM_TTL', 'HEARTBEAT', 'POLL', 'unknown_keys', 'seed_blocks', 'Claims', 'SweepInterrupted', 'worker_init', 'Here',
-           'WorkerPool', 'DaskRunner', 'sigterm_interrupts', 'merged_keys', 'stored_left', 'drive']
+           'WorkerPool', 'DaskRunner', 'sigterm_interrupts', 'merged_keys', 'stored_left', 'keyed', 'folder_randomness',
+           'check_folder_randomness', 'drive']
 
 # %% ../nbs/10a_runs.ipynb #7a5c823f
 def unknown_keys(keys: Iterable, valid: Iterable, where: str):
@@ -182,6 +183,26 @@ def stored_left(out: Path, key: Callable, setting: dict, seeds: list[int], done:
     merged = merged_keys(out) - redo
     return [x for x in seeds if (k := key(setting, x)) in redo or
             (k not in done and k not in merged and not (out / "parts" / f"{k}.parquet").exists())]
+
+
+# %% ../nbs/10a_runs.ipynb #667ebf4e
+def keyed(setting: dict) -> dict:
+    "What a setting's run key hashes: all of it, `randomness` only when not 'block', so rows stored before it existed keep their keys"
+    return {k: v for k, v in setting.items() if not (k == "randomness" and v == "block")}
+
+def folder_randomness(out: Path) -> str | None:
+    "How a results folder's rows drew their randomness (`fit_many`): meta.json's 'randomness', 'block' if written before it was recorded, None for a new folder"
+    meta = Path(out) / "meta.json"
+    if not meta.exists(): return None
+    m = json.loads(meta.read_text())
+    return m.get("randomness", "block") if isinstance(m, dict) else None
+
+def check_folder_randomness(out: Path, randomness: str) -> None:
+    "Refuse, before any work, to add rows of one randomness to a folder of the other (its seeds would hold rows of both kinds)"
+    have = folder_randomness(out)
+    if have is not None and have != randomness:
+        raise NasLossError(f"{out} holds rows made with randomness={have!r}; this config asks for {randomness!r}: write to a "
+                           f"new folder (--out), or set 'randomness: {have}' in the config to add to this one (nothing was changed)")
 
 
 # %% ../nbs/10a_runs.ipynb #2ac36636

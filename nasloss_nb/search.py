@@ -9,6 +9,7 @@ import pandas as pd
 from .core import InvalidParameterError, check_choice, lazy_names
 from .pool import SEARCH_DEFAULTS, SearchStoppedWarning, n_classes
 from .predictors import PREDICTORS
+from .train import check_randomness
 from .spaces.base import TabularSpace, load_space
 from .strategies import (REA_DEFAULTS, Auto, LocalSearch, PredictorGuided, RandomSearch,
                                    RegularizedEvolution, StrategyRegistry)
@@ -133,6 +134,7 @@ def run_searches(space: TabularSpace | str,   # a loaded space (any TabularSpace
                  batched: bool = True,         # train the runs' predictors together (fit_many)
                  device: str = "cpu",          # torch device of the predictors
                  callback: Callable[[pd.DataFrame], None] | None = None,  # called with the history after each iteration
+                 randomness: str = "member",   # 'member': a run's history is the same alone or in any block; 'block': as runs stored before 2026-12-06
                 ) -> pd.DataFrame:
     "Run one search setting for every seed; return the tidy query history (one row per query)"
     if isinstance(space, str): space = load_space(space, task)
@@ -144,11 +146,12 @@ def run_searches(space: TabularSpace | str,   # a loaded space (any TabularSpace
     seeds, device = _check_run_args(kind, method, seeds, loss_kwargs=loss_kwargs, predictor=predictor,
                                     predictor_kwargs=predictor_kwargs, epochs=epochs, lr=lr, batch_size=batch_size,
                                     weight_decay=weight_decay, batched=batched, device=device, callback=callback)
+    check_randomness(randomness)
     cfg = strat.settings(method, dict(
         n_init=n_init, k=k, n_candidates=n_candidates, max_parents=max_parents, mutation_attempts=mutation_attempts,
         loss_kwargs=loss_kwargs, predictor=predictor, predictor_kwargs=predictor_kwargs, epochs=epochs, lr=lr,
         batch_size=batch_size, weight_decay=weight_decay, population=population, tournament=tournament,
-        batched=batched, device=device))
+        batched=batched, device=device, randomness=randomness))
     return strat.search(space, method, budget, seeds, cfg, callback)
 
 
@@ -173,13 +176,14 @@ def run_search(space: TabularSpace | str,   # a loaded space (any TabularSpace, 
                tournament: int = REA_DEFAULTS["tournament"],
                device: str = "cpu",         # torch device of the predictor
                callback: Callable[[pd.DataFrame], None] | None = None,  # called with the history after each iteration
+               randomness: str = "member",  # as `run_searches`'
               ) -> pd.DataFrame:
     "One search run (`run_searches` with one seed): the tidy history of its queries"
     return run_searches(space, loss, budget, [seed], task=task, predictor=predictor, n_init=n_init, k=k,
                         n_candidates=n_candidates, max_parents=max_parents, mutation_attempts=mutation_attempts,
                         loss_kwargs=loss_kwargs, predictor_kwargs=predictor_kwargs, epochs=epochs, lr=lr,
                         batch_size=batch_size, weight_decay=weight_decay, population=population,
-                        tournament=tournament, batched=False, device=device, callback=callback)
+                        tournament=tournament, batched=False, device=device, callback=callback, randomness=randomness)
 
 run_searches.__doc__ += _SEARCH_CONTRACT
 run_search.__doc__ += _SEARCH_CONTRACT

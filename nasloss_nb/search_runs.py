@@ -12,8 +12,8 @@ from .checks import check_int
 from .core import InvalidParameterError, NasLossError, check_choice
 from .pool import HISTORY_COLUMNS, SEARCH_DEFAULTS, initial_sample
 from .predictors import PREDICTORS
-from .runs import (Claims, DaskRunner, Here, SweepInterrupted, WorkerPool, drive, seed_blocks, sigterm_interrupts,
-                             stored_left)
+from .runs import (Claims, DaskRunner, Here, SweepInterrupted, WorkerPool, check_folder_randomness, drive, keyed,
+                             seed_blocks, sigterm_interrupts, stored_left)
 from .search import STRATEGIES, check_search, run_searches
 from .spaces.base import load_space
 from .strategies import REA_DEFAULTS
@@ -38,6 +38,7 @@ SEARCH_KEYS = {"name": "config name (str)", "spaces": "list of {space, task, opt
                "seeds": "int n (= 0..n-1) or a list of distinct ints", "seed_block": "runs trained together (int)",
                "predictor": "gcn | mlp | transformer", "predictor_kwargs": "dict", "epochs": "int or null",
                "lr": "float or null", "batch_size": "int >= 2", "weight_decay": "float >= 0",
+               "randomness": "member (default: a run's history is the same alone or in any block) | block (as runs stored before 2026-12-06)",
                **{k: "int" for k in SEARCH_DEFAULTS}, **{k: "int" for k in REA_DEFAULTS}}
 SEARCH_SPACE_KEYS = ("space", "task", "options", "kwargs")
 METHOD_KEYS = ("method", "label", "kwargs")
@@ -103,16 +104,18 @@ def _check_search_config(cfg: dict) -> dict:
     "A raw search config mapping checked key by key, with defaults filled in"
     from nasloss_nb.checks import check_dict, check_int, check_list, check_name, check_real
     from nasloss_nb.study import check_predictor
+    from nasloss_nb.train import RANDOMNESS
     unknown_keys(cfg, SEARCH_KEYS, "the search config")
     if "budget" not in cfg: raise InvalidParameterError("the search config needs 'budget' (queries per run, e.g. 100)")
     out = {"name": "search", "seeds": 20, "seed_block": 20, "predictor": "gcn", "predictor_kwargs": {}, "epochs": None,
-           "lr": None, "batch_size": 16, "weight_decay": 1e-4, **SEARCH_DEFAULTS, **REA_DEFAULTS, **cfg}
+           "lr": None, "batch_size": 16, "weight_decay": 1e-4, "randomness": "member", **SEARCH_DEFAULTS, **REA_DEFAULTS, **cfg}
     if not (isinstance(out["name"], str) and out["name"].strip()): raise InvalidParameterError(f"name={out['name']!r}: need a non-empty string")
     for k in ("budget", "seed_block", *SEARCH_DEFAULTS, *REA_DEFAULTS): check_int(out[k], k, lo=1)
     check_int(out["batch_size"], "batch_size", lo=2)
     check_int(out["epochs"], "epochs", lo=1, none=True, what="or null for the loss's default")
     check_real(out["lr"], "lr", lo=0, lo_open=True, none=True, what="or null for the loss's default")
     check_real(out["weight_decay"], "weight_decay", lo=0)
+    check_name(out["randomness"], RANDOMNESS, "randomness")
     check_name(out["predictor"], sorted(PREDICTORS), "predictor")
     check_dict(out["predictor_kwargs"], "predictor_kwargs", none=False)
     check_predictor(out["predictor"], out["predictor_kwargs"], load_space("toy"))   # a misspelt name fails now, as in a study
@@ -146,14 +149,14 @@ def search_settings(cfg: dict) -> list[dict]:
             base = not STRATEGIES[m["method"]].trains
             st = {"space": s["space"], "task": s["task"], "options": s["options"], "method": m["method"],
                   "label": m["label"], "kwargs": {**m["kwargs"], **s["kwargs"].get(m["label"], {})},
-                  "seed_block": cfg["seed_block"], "budget": cfg["budget"], "n_init": cfg["n_init"]}
+                  "seed_block": cfg["seed_block"], "budget": cfg["budget"], "n_init": cfg["n_init"], "randomness": cfg["randomness"]}
             if m["method"] == "rea": st.update({k: cfg[k] for k in REA_DEFAULTS}, mutation_attempts=cfg["mutation_attempts"])
             elif not base: st.update({k: cfg[k] for k in _RUN_KEYS})
             out.append(st)
     return out
 
 SETTING_COLUMNS = ("options", "seed_block", "budget", "n_init", "predictor", "predictor_kwargs", "epochs", "lr", "batch_size",
-                   "weight_decay", "k", "n_candidates", "max_parents", "mutation_attempts", "population", "tournament")
+                   "weight_decay", "k", "n_candidates", "max_parents", "mutation_attempts", "population", "tournament", "randomness")
 
 def setting_columns(setting: dict) -> dict:
     "The columns that record a run's whole setting on each of its rows: mappings as sorted JSON, None for a key it has not"
@@ -162,7 +165,7 @@ def setting_columns(setting: dict) -> dict:
 
 def run_key(setting: dict, seed: int) -> str:
     "Stable 16-hex-digit key of one search run (its setting and seed)"
-    blob = json.dumps({**setting, "seed": seed, "schema": SEARCH_SCHEMA, "kind": "search"}, sort_keys=True, default=str)
+    blob = json.dumps({**keyed(setting), "seed": seed, "schema": SEARCH_SCHEMA, "kind": "search"}, sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 
@@ -180,13 +183,13 @@ def run_setting_block(setting: dict, seeds: list[int], root: str | None = None,
     space = load_space(setting["space"], setting["task"], root=root, **setting["options"], **extra)
     kw = {k: setting[k] for k in setting if k in (*_RUN_KEYS, "n_init", *REA_DEFAULTS, "mutation_attempts")}
     if STRATEGIES[setting["method"]].trains: kw["loss_kwargs"] = setting["kwargs"] or None
-    h = run_searches(space, setting["method"], seeds=seeds, **kw)
+    h = run_searches(space, setting["method"], seeds=seeds, randomness=setting.get("randomness", "block"), **kw)
     keys = {s: run_key(setting, s) for s in seeds}
     return h.assign(label=setting["label"], kwargs=json.dumps(setting["kwargs"], sort_keys=True), key=h["seed"].map(keys),
                     nasloss_version=__version__, schema=SEARCH_SCHEMA, **setting_columns(setting))
 
 # %% ../nbs/13d_search_runs.ipynb #5ad1190f
-def _check_folder(out: Path, name: str, write: bool) -> None:
+def _check_folder(out: Path, name: str, write: bool, randomness: str | None = None) -> None:
     "Refuse a folder of another kind or schema (naming the file) before any work; write meta.json if `write`"
     meta = out / "meta.json"
     if meta.exists():
@@ -201,7 +204,8 @@ def _check_folder(out: Path, name: str, write: bool) -> None:
         raise NasLossError(f"{out} holds result parts but no meta.json: not a search results folder (nothing was changed)")
     elif write:
         atomic_write(meta, lambda t: t.write_text(json.dumps({"kind": "search", "schema": SEARCH_SCHEMA,
-                                                               "nasloss_version": __version__, "name": name})))
+                                                               "nasloss_version": __version__, "name": name,
+                                                               "randomness": randomness})))
 
 def _check_schema(df: pd.DataFrame, p: Path) -> pd.DataFrame:
     "`df`, read from `p`, if it holds search runs of this schema; else an error naming the file"
@@ -376,7 +380,7 @@ def run_search_sweep(config, out_dir, *, workers: int = 1, scheduler: str | None
     cfg = load_search_config(config)
     check_int(workers, "workers", lo=1, what="(local worker processes)"); check_bool(progress, "progress")
     out = check_writable(out_dir, "results folder")        # a file, under a file, or not writable: refused now
-    _check_folder(out, cfg["name"], write=False)
+    _check_folder(out, cfg["name"], write=False); check_folder_randomness(out, cfg["randomness"])
     _precheck(cfg, root, scheduler)
     stored = search_results(out) if out.exists() else pd.DataFrame(columns=["key"])
     done = whole_runs(stored, cfg["budget"])
@@ -384,7 +388,7 @@ def run_search_sweep(config, out_dir, *, workers: int = 1, scheduler: str | None
         warnings.warn(f"{out}: stored run {k} has {int((stored['key'] == k).sum())} of {cfg['budget']} queries and no "
                       "reason it stopped: it is run again")
     todo = _todo(cfg, done)
-    try: out.mkdir(parents=True, exist_ok=True); _check_folder(out, cfg["name"], write=True)
+    try: out.mkdir(parents=True, exist_ok=True); _check_folder(out, cfg["name"], write=True, randomness=cfg["randomness"])
     except OSError as e: raise NasLossError(f"results folder {str(out)!r} cannot be written ({e}); give another folder") from None
     from tqdm.auto import tqdm
     bar, here = tqdm(total=sum(len(x) for _, x in todo), desc=cfg["name"], disable=not progress, unit="run"), set()

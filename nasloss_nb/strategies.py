@@ -92,7 +92,7 @@ class Strategy:
             return
         self.settings(method, {**SEARCH_DEFAULTS, **REA_DEFAULTS, "loss_kwargs": kwargs or None, "predictor": "gcn",
                                "predictor_kwargs": None, "epochs": None, "lr": None, "batch_size": 16,
-                               "weight_decay": 1e-4, "batched": True, "device": "cpu"})
+                               "weight_decay": 1e-4, "batched": True, "device": "cpu", "randomness": "member"})
 
     def step(self, tab: SearchTable, runs: list[SearchRun], it: int, budget: int, cfg: dict) -> None:
         "Query the next architectures of each active run (`r.add`), or end one that cannot go on (`r.stop`)"
@@ -155,7 +155,7 @@ class PredictorGuided(Strategy):
         o = optim_defaults(method)
         opt = dict(epochs=o["epochs"] if cfg["epochs"] is None else int(check_int(cfg["epochs"], "epochs", lo=1)),
                    lr=o["lr"] if cfg["lr"] is None else float(cfg["lr"]), batch_size=int(check_int(cfg["batch_size"], "batch_size", lo=2)),
-                   weight_decay=float(cfg["weight_decay"]))
+                   weight_decay=float(cfg["weight_decay"]), randomness=cfg["randomness"])
         return {**cfg, "loss": method, "opt": opt}
     def step(self, tab, runs, it, budget, cfg): _predictor_step(tab, runs, it, budget, cfg)
 
@@ -180,7 +180,7 @@ class Auto(Strategy):
         check_auto(cfg["loss_kwargs"], cfg["k"])
         opt = dict(epochs=AUTO_OPTIM["epochs"] if cfg["epochs"] is None else int(cfg["epochs"]),
                    lr=AUTO_OPTIM["lr"] if cfg["lr"] is None else float(cfg["lr"]),
-                   batch_size=int(cfg["batch_size"]), weight_decay=float(cfg["weight_decay"]))
+                   batch_size=int(cfg["batch_size"]), weight_decay=float(cfg["weight_decay"]), randomness=cfg["randomness"])
         return {**cfg, "opt": opt}
     def search(self, space, method, budget, seeds, cfg, callback=None):
         "`run_auto`'s loop and history (each candidate loss's credit per query)"

@@ -5,7 +5,7 @@
 # %% ../nbs/09_study.ipynb #b8c0c784
 from __future__ import annotations
 import functools, inspect, time, warnings
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 from .checks import check_bool, check_dict, check_int, check_kwargs, check_list, check_name, check_real, defaults_of
@@ -14,11 +14,12 @@ from .losses import LOSSES, MAPE_LOWER_BOUNDS, TARGET_SCALINGS, hyperparameters,
 from .metrics import kendall_tau, n_at_k, precision_at_t, spearman
 from .predictors import PREDICTORS, make_predictor
 from .spaces.base import TabularSpace, load_space
-from .train import fit, fit_many, predict
+from .train import check_randomness, fit, fit_many, predict
 
 # %% auto #0
 __all__ = ['T_VALUES', 'K_VALUES', 'TEST_SETS', 'SELECT_BY', 'full_size', 'n_from_portion', 'auto_scaling', 'build_loss',
-           'mutation_test_set', 'judge', 'check_predictor', 'held_out_rows', 'epoch_tau', 'run_trials', 'run_trial']
+           'member_losses', 'mutation_test_set', 'judge', 'check_predictor', 'held_out_rows', 'epoch_tau', 'run_trials',
+           'run_trial']
 
 # %% ../nbs/09_study.ipynb #88b1bd80
 T_VALUES, K_VALUES = (0.5, 1, 5, 10), (1, 5, 10, 50)
@@ -62,6 +63,18 @@ def build_loss(name: str, space: TabularSpace, y_unit: np.ndarray, loss_kwargs: 
         kw_gen = {"generator": torch.Generator().manual_seed(seed + 7919)}
     else: kw_gen = {}
     return loss_fn(name, **kw_gen, **kw), kw
+
+def member_losses(name: str, space: TabularSpace, y_unit: np.ndarray, loss_kwargs: dict | None,
+                  seeds: Sequence[int]) -> tuple[list[Callable], list[dict]]:
+    """One loss per model for `fit_many(randomness='member')`: model i's from its own targets y_unit[i] (the MAPE bound)
+    and seed (the generator), as `build_loss` makes it for the model alone; models whose loss draws no random
+    numbers and has the same settings share one callable (one call per step)"""
+    draws = "generator" in inspect.signature(LOSSES[name]).parameters
+    fns, kws, shared = [], [], {}
+    for yy, s in zip(y_unit, seeds):
+        fn, kw = build_loss(name, space, yy, loss_kwargs, int(s))
+        fns.append(fn if draws else shared.setdefault(repr(kw), fn)); kws.append(kw)
+    return fns, kws
 
 # %% ../nbs/09_study.ipynb #ebc66ed2
 def mutation_test_set(space: TabularSpace, rng: np.random.Generator, *, n_init: int = 50, n_seeds: int = 10,
@@ -137,6 +150,7 @@ def _check_trial_args(a: dict) -> None:
     check_real(a["lr"], "lr", lo=0, lo_open=True, none=True, what="(None = the loss's default)")
     check_int(a["batch_size"], "batch_size", lo=2, what="(a batch needs two items to rank)"); check_real(a["weight_decay"], "weight_decay", lo=0)
     check_name(a["target_scaling"], ("auto", *TARGET_SCALINGS), "target_scaling"); _check_device(a["device"])
+    check_randomness(a["randomness"])
     if a["loss"] == "auto":                     # auto's own settings (auto.SELECT_DEFAULTS); an lr grid would be a second choice
         from nasloss_nb.auto import check_select
         check_select(a["loss_kwargs"])
@@ -185,7 +199,7 @@ def _auto_fits(train, space, seeds, tr_all, y, loss_kwargs, given, settings, pre
         warnings.warn(f"loss='auto' with the single candidate {akw['candidates'][0]!r}: it is that loss; nothing is chosen",
                       UserWarning, stacklevel=3)
     kw = dict(predictor=predictor, predictor_kwargs=predictor_kwargs, batch_size=settings["batch_size"],
-              weight_decay=settings["weight_decay"], device=settings["device"],
+              weight_decay=settings["weight_decay"], device=settings["device"], randomness=settings["randomness"],
               **{k: AUTO_OPTIM[k] if given[k] is None else given[k] for k in ("epochs", "lr")})
     t0 = time.perf_counter()
     tables = (select_losses(space, tr_all, seeds, akw, **kw) if together else
@@ -252,6 +266,7 @@ def run_trials(space: TabularSpace | str,     # a loaded space, or its load_spac
                select_by: str = "kendall_tau",  # what the held-out cells judge: kendall_tau | spearman
                callback: Callable[[int, float], None] | None = None,  # `fit`'s per-epoch callback (epoch, loss[, model=])
                keep_predictions: bool = False,  # add each seed's test predictions ("prediction") to its row
+               randomness: str = "member",    # 'member': a seed's row is the same alone or in any block; 'block': as rows stored before 2026-12-06
               ) -> list[dict[str, Any]]:
     "Train `predictor` with `loss` on a sample of `space` per seed, judge each on the test metric; one row per seed"
     _check_trial_args(locals())
@@ -260,12 +275,12 @@ def run_trials(space: TabularSpace | str,     # a loaded space, or its load_spac
     seeds = [int(s) for s in seeds]
     splits = [_split(space, s, test_set, portion, n_train) for s in seeds]
     raw = np.stack([space.val[tr] for tr, _ in splits])
-    scaling = auto_scaling(raw) if target_scaling == "auto" else target_scaling
-    y = np.stack([scale_targets(r, scaling) for r in raw])
+    scalings = [auto_scaling(r) if target_scaling == "auto" else target_scaling for r in raw]   # each seed from its own sample
+    y = np.stack([scale_targets(r, how) for r, how in zip(raw, scalings)])
     given = dict(epochs=epochs, lr=lr)
     opt = optim_defaults(loss) if loss != "auto" else given   # None, never 0, means "the loss's default" (auto: the chosen one's)
     epochs = opt["epochs"] if epochs is None else epochs; lr = opt["lr"] if lr is None else lr
-    settings = dict(epochs=epochs, lr=lr, weight_decay=weight_decay, batch_size=batch_size, device=device)
+    settings = dict(epochs=epochs, lr=lr, weight_decay=weight_decay, batch_size=batch_size, device=device, randomness=randomness)
     live = {} if callback is None else {"callback": callback}
     together = batched and len(seeds) > 1
     tr_all = np.stack([tr for tr, _ in splits])
@@ -277,6 +292,10 @@ def run_trials(space: TabularSpace | str,     # a loaded space, or its load_spac
         for i in which:
             torch.manual_seed(seeds[i]); ms.append(make_predictor(predictor, space, **(predictor_kwargs or {})))
         st = dict(st or settings, lr=lr_)
+        if together and st["randomness"] == "member":
+            fns, used = member_losses(name, space, y_, kw, [seeds[i] for i in which])
+            ms, hist = fit_many(ms, fns, rows_, y_, space, seeds=[seeds[i] for i in which], **st, **live)
+            return [(m, hist, u) for m, u in zip(ms, used)]
         if together:
             fn, used_kw = build_loss(name, space, y_[np.argmin(y_.max(1))], kw, seeds[which[0]])
             ms, hist = fit_many(ms, fn, rows_, y_, space, seeds=[seeds[i] for i in which], **st, **live)
@@ -313,7 +332,7 @@ def run_trials(space: TabularSpace | str,     # a loaded space, or its load_spac
                      **judge(y_true, pred), "train_seconds": train_seconds,
                      "predict_seconds": time.perf_counter() - t1, "final_train_loss": hist[-1],
                      "batched": len(seeds) if batched and len(seeds) > 1 else 1, **sts[i],
-                     "target_scaling": scaling, "loss_kwargs": repr(used_kw),
+                     "target_scaling": scalings[i], "loss_kwargs": repr(used_kw),
                      "predictor_kwargs": repr(predictor_kwargs or {})})
         if tables is not None: rows[-1].update(_auto_columns(tables[i], select_s))
         if keep_predictions: rows[-1]["prediction"] = pred

@@ -13,8 +13,8 @@ import pandas as pd
 from . import __version__
 from .checks import check_bool, check_dict, check_int, check_kwargs, check_list, check_name, check_real, defaults_of
 from .core import InvalidParameterError, NasLossError, UnknownNameError, atomic_write, cache_dir, check_choice
-from .runs import (Claims, DaskRunner, Here, SweepInterrupted, WorkerPool, drive, seed_blocks, sigterm_interrupts,
-                             stored_left, unknown_keys)
+from .runs import (Claims, DaskRunner, Here, SweepInterrupted, WorkerPool, check_folder_randomness, drive, keyed,
+                             seed_blocks, sigterm_interrupts, stored_left, unknown_keys)
 
 # %% auto #0
 __all__ = ['SCHEMA_VERSION', 'CONFIG_KEYS', 'SPACE_KEYS', 'TUNE_KEYS', 'LOSS_KEYS', 'check_config', 'load_config', 'settings',
@@ -32,7 +32,8 @@ CONFIG_KEYS = {"name": "sweep name", "spaces": "list of {space, task, portions |
                "seed_block": "seeds trained together: blocks [0, B), [B, 2B), ... (int)",
                "lr_grid": "list of learning rates: each seed's is chosen on held-out training cells (see study)",
                "holdout": "share of training cells held out to choose the lr (float, default 0.2)",
-               "select_by": "what chooses the lr on held-out cells: kendall_tau | spearman"}
+               "select_by": "what chooses the lr on held-out cells: kendall_tau | spearman",
+               "randomness": "member (default: a seed's row is the same alone or in any block) | block (as rows stored before 2026-12-06)"}
 SPACE_KEYS = ("space", "task", "portions", "n_train", "options")
 TUNE_KEYS = ("lr_grid", "holdout", "select_by")          # in a setting (and its key) only when an lr_grid is set
 LOSS_KEYS = ("loss", "label", "kwargs")
@@ -85,6 +86,7 @@ def _schema() -> dict:
     from nasloss_nb.losses import TARGET_SCALINGS
     from nasloss_nb.predictors import PREDICTORS
     from nasloss_nb.study import SELECT_BY, TEST_SETS
+    from nasloss_nb.train import RANDOMNESS
     pos = lambda v, n: check_real(v, n, lo=0, lo_open=True)
     def name(v, n):
         if not (isinstance(v, str) and v.strip()): raise InvalidParameterError(f"{n}={v!r}: need a non-empty string")
@@ -102,7 +104,8 @@ def _schema() -> dict:
             "seed_block": lambda v, n: check_int(v, n, lo=1),
             "lr_grid": lambda v, n: check_list(v, n, item=pos, what="a non-empty list of distinct learning rates"),
             "holdout": lambda v, n: check_real(v, n, lo=0, hi=1, lo_open=True, hi_open=True, what="(a share, e.g. 0.2)"),
-            "select_by": lambda v, n: check_name(v, SELECT_BY, n)}
+            "select_by": lambda v, n: check_name(v, SELECT_BY, n),
+            "randomness": lambda v, n: check_name(v, RANDOMNESS, n)}
 
 
 # %% ../nbs/10_sweep.ipynb #52ea9ebc
@@ -147,7 +150,7 @@ def load_config(cfg: dict | str | os.PathLike) -> dict:
     check_config(raw, where)
     out = {"name": "sweep", "losses": [], "predictors": ["gcn"], "seeds": 1, "test_set": "space", "epochs": None,
            "lr": None, "batch_size": 16, "weight_decay": 1e-4, "target_scaling": "auto", "predictor_kwargs": {},
-           "batched": True, "seed_block": 10, **raw}
+           "batched": True, "seed_block": 10, "randomness": "member", **raw}
     out["losses"] = [dict(l) if isinstance(l, dict) else {"loss": l} for l in out["losses"]]
     for l in out["losses"]: l.setdefault("label", l["loss"]); l.setdefault("kwargs", {})
     s = out["seeds"]; out["seeds"] = [int(x) for x in s] if isinstance(s, (list, tuple)) else list(range(int(s)))
@@ -167,14 +170,14 @@ def settings(cfg: dict) -> list[dict]:
                         "predictor": pred, "test_set": cfg["test_set"], "epochs": cfg["epochs"], "lr": cfg["lr"],
                         "batch_size": cfg["batch_size"], "weight_decay": cfg["weight_decay"],
                         "target_scaling": cfg["target_scaling"], "predictor_kwargs": cfg["predictor_kwargs"],
-                        "seed_block": cfg["seed_block"],
+                        "seed_block": cfg["seed_block"], "randomness": cfg["randomness"],
                         # only when set, so the keys of every sweep without them stay as they were
                         **({k: cfg[k] for k in TUNE_KEYS} if cfg.get("lr_grid") else {})})
     return out
 
 def trial_key(setting: dict, seed: int) -> str:
     "Stable 16-hex-digit key of one trial"
-    blob = json.dumps({**setting, "seed": seed, "schema": SCHEMA_VERSION}, sort_keys=True, default=str)
+    blob = json.dumps({**keyed(setting), "seed": seed, "schema": SCHEMA_VERSION}, sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 # %% ../nbs/10_sweep.ipynb #ff9f33d1
@@ -196,7 +199,7 @@ def run_setting(setting: dict,              # one entry of `settings(cfg)`
                       test_set=setting["test_set"], epochs=setting["epochs"], lr=setting["lr"],
                       batch_size=setting["batch_size"], weight_decay=setting["weight_decay"],
                       target_scaling=setting["target_scaling"], loss_kwargs=setting["loss_kwargs"] or None,
-                      predictor_kwargs=setting["predictor_kwargs"] or None,
+                      predictor_kwargs=setting["predictor_kwargs"] or None, randomness=setting.get("randomness", "block"),
                       **{k: setting[k] for k in TUNE_KEYS if k in setting})
     rows = [r for r in rows if r["seed"] in set(seeds)]
     for r in rows:
@@ -220,10 +223,11 @@ def _check_meta(out: Path) -> None:
         raise NasLossError(f"{meta}: {out} holds results of schema {m.get('schema')}{ver}; "
                            f"this is schema {SCHEMA_VERSION}: write to a new folder (nothing was changed)")
 
-def _write_meta(out: Path, name: str) -> None:
+def _write_meta(out: Path, name: str, randomness: str) -> None:
     "Write meta.json into a checked folder that has none"
     if not (out / "meta.json").exists():
-        atomic_write(out / "meta.json", lambda t: t.write_text(json.dumps({"schema": SCHEMA_VERSION, "nasloss_version": __version__, "name": name})))
+        atomic_write(out / "meta.json", lambda t: t.write_text(json.dumps({"schema": SCHEMA_VERSION, "nasloss_version": __version__, "name": name,
+                                                                            "randomness": randomness})))
 
 def _read_table(p: Path) -> pd.DataFrame | str:
     "A stored table (results.parquet or a part), or why it cannot be used"
@@ -353,9 +357,9 @@ def _check_sizes(cfg: dict, root, strict: bool = True) -> None:
             if strict: raise
         except NasLossError as e: raise type(e)(f"spaces[{i}] ({s['space']}): {e}") from None
 
-def _open_folder(out: Path, name: str) -> None:
+def _open_folder(out: Path, name: str, randomness: str) -> None:
     "Create the (checked) results folder and its meta.json; a place that cannot be written raises naming it"
-    try: out.mkdir(parents=True, exist_ok=True); _write_meta(out, name)
+    try: out.mkdir(parents=True, exist_ok=True); _write_meta(out, name, randomness)
     except OSError as e: raise NasLossError(f"results folder {str(out)!r} cannot be written ({e}); give another folder") from None
 
 def _todo(cfg: dict, done: set) -> list[tuple[dict, list[int]]]:
@@ -379,6 +383,7 @@ def run_sweep(config: dict | str | os.PathLike,   # a config dict or YAML path
     out = Path(out_dir)
     if out.exists() and not out.is_dir(): raise NasLossError(f"results folder {str(out)!r} is a file: give a folder")
     done = {k for f in (_scan(out, repair=True) if out.exists() else []) for k in f["key"]}   # whole folder checked first
+    check_folder_randomness(out, cfg["randomness"])
     _check_sizes(cfg, root, strict=not scheduler)        # a Dask cluster may see data this machine does not
     todo = _todo(cfg, done)
     from tqdm.auto import tqdm
@@ -388,7 +393,7 @@ def run_sweep(config: dict | str | os.PathLike,   # a config dict or YAML path
     run = DaskRunner(scheduler) if scheduler else WorkerPool(workers) if workers > 1 else Here()
     claims, ok = None, False
     try:
-        _open_folder(out, cfg["name"]); claims = Claims(out)
+        _open_folder(out, cfg["name"], cfg["randomness"]); claims = Claims(out)
         with sigterm_interrupts():
             drive(todo, run, claims, finished, name=lambda s, w: trial_key(s, w[0] // s["seed_block"] * s["seed_block"]),
                   left=lambda s, w: stored_left(out, trial_key, s, w, done), job=run_setting, args=(root,))

@@ -11,10 +11,11 @@ import torch
 from torch import nn, Tensor
 from .checks import check_int, check_real
 from .core import InvalidParameterError, NasLossError
-from .predictors import as_graph_set, stacked_params, unstacked_state
+from .predictors import as_graph_set, dropout_generators, stacked_params, unstacked_state
 
 # %% auto #0
-__all__ = ['CONTEXT_KEYS', 'TrainingDivergedError', 'loss_context_keys', 'fit', 'predict', 'fit_many']
+__all__ = ['CONTEXT_KEYS', 'RANDOMNESS', 'TrainingDivergedError', 'loss_context_keys', 'check_randomness', 'stream_seed',
+           'dropout_generator', 'fit', 'predict', 'fit_many']
 
 # %% ../nbs/07_train.ipynb #d3ed907f
 class TrainingDivergedError(NasLossError, FloatingPointError):
@@ -61,6 +62,24 @@ def _adam(params, lr: float, weight_decay: float) -> torch.optim.Adam:
     try: return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
     except (RuntimeError, ValueError): return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
 
+RANDOMNESS = ("member", "block")   # see `fit_many`
+
+def check_randomness(randomness: str) -> str:
+    "`randomness` if it is one of RANDOMNESS, else a clear error"
+    if randomness not in RANDOMNESS:
+        raise InvalidParameterError(f"randomness={randomness!r}: use 'member' (each model its own random streams: the same "
+                                    "result alone or in any block) or 'block' (one stream per block, as results stored "
+                                    "before 2026-12-06 were made)")
+    return randomness
+
+def stream_seed(seed: int, stream: int) -> int:
+    "The seed of random stream number `stream` of a model with seed `seed` (numpy's SeedSequence: streams independent of each other)"
+    return int(np.random.SeedSequence([int(seed), int(stream)]).generate_state(1)[0])
+
+def dropout_generator(seed: int) -> torch.Generator:
+    "The generator of a model's dropout masks under randomness='member' (stream 1 of its seed; batch order uses the seed itself)"
+    return torch.Generator().manual_seed(stream_seed(seed, 1))
+
 def _batches(n: int, batch_size: int, gen: torch.Generator) -> list[Tensor]:
     "A seeded permutation of range(n) split into near-equal batches of at most `batch_size` (>= 2 each when n >= 2)"
     perm = torch.randperm(n, generator=gen)
@@ -95,6 +114,7 @@ def fit(model: nn.Module,                  # a predictor (see `predictors`)
         seed: int = 0,                     # seeds batching and dropout
         device: str = "cpu",               # where to train
         callback: Callable[[int, float], None] | None = None,  # called after every epoch with (epoch, mean loss)
+        randomness: str = "member",        # dropout from the model's own stream ('member', as `fit_many`) or the global RNG seeded with seed ('block')
        ) -> tuple[nn.Module, list[float]]:
     "Train `model` on (archs, y) with `loss_fn`; return the model and the mean loss of every epoch"
     idx, space = _training_rows(archs, space, graphs, model)
@@ -108,7 +128,8 @@ def fit(model: nn.Module,                  # a predictor (see `predictors`)
     opt = _adam(model.parameters(), lr, weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     gen, history = torch.Generator().manual_seed(seed), []
-    with torch.random.fork_rng(devices=[]):
+    own = dropout_generator(seed) if check_randomness(randomness) == "member" else None
+    with torch.random.fork_rng(devices=[]), dropout_generators(own):
         torch.manual_seed(seed)
         for epoch in range(epochs):
             ctx = {"n_train": len(idx), "progress": epoch / epochs}
@@ -139,9 +160,44 @@ def predict(model: nn.Module,              # a trained predictor
     out = [model(_slice(feats, rows[i:i + batch_size].to(device))).float().cpu() for i in range(0, n, batch_size)]
     return torch.cat(out).numpy()
 
+# %% ../nbs/07_train.ipynb #rnd0a1b2
+def _summed_loss(loss_fn: Callable | Sequence[Callable], S: int, n: int, epochs: int) -> Callable[[Tensor, Tensor, int], Tensor]:
+    """(pred [S, b], target [S, b], epoch) -> the sum over members of each member's loss. `loss_fn`: one loss for every
+    member (called once on the stack), or S losses, one per member; members holding the same callable share one call"""
+    fns = list(loss_fn) if isinstance(loss_fn, (list, tuple)) else [loss_fn] * S
+    if len(fns) != S: raise InvalidParameterError(f"{len(fns)} losses for {S} models: give one loss, or one per model")
+    groups: dict[int, tuple[Callable, list[int]]] = {}
+    for s, f in enumerate(fns): groups.setdefault(id(f), (f, []))[1].append(s)
+    parts = [(f, None if len(idx) == S else torch.tensor(idx), len(idx), loss_context_keys(f)) for f, idx in groups.values()]
+    def summed(pred: Tensor, target: Tensor, epoch: int) -> Tensor:
+        ctx = {"n_train": n, "progress": epoch / epochs}
+        total = 0
+        for f, idx, k, keys in parts:
+            p, t = (pred, target) if idx is None else (pred[idx.to(pred.device)], target[idx.to(pred.device)])
+            total = total + f(p, t, **{key: ctx[key] for key in keys}) * k
+        return total
+    return summed
+
+def _member_call(models: Sequence[nn.Module], stacked: bool, dropout_gens: list | None) -> Callable:
+    "(params, buffers, batch) -> [S, b] scores of the S stacked copies: `forward_many`, vmap, or (own dropout streams, no forward_many) one copy at a time"
+    from torch.func import functional_call, vmap
+    import copy
+    if stacked: return lambda p, b, x: models[0].forward_many(p, x)
+    base = copy.deepcopy(models[0]).to("meta")
+    one = lambda p, b, x: functional_call(base, (p, b), (x,))
+    if dropout_gens is None: return vmap(one, randomness="different")
+    def each(p, b, x):
+        out = []
+        for s, g in enumerate(dropout_gens):
+            with dropout_generators(g):
+                out.append(one({k: v[s] for k, v in p.items()}, {k: v[s] for k, v in b.items()}, {k: v[s] for k, v in x.items()}))
+        return torch.stack(out)
+    return each
+
+
 # %% ../nbs/07_train.ipynb #78ee3033
 def fit_many(models: Sequence[nn.Module],     # S predictors of one class and size (their own initial weights)
-             loss_fn: Callable,               # loss(pred, target, mask=None, **ctx), accepting (S, b) batches
+             loss_fn: Callable | Sequence[Callable],  # loss(pred, target, mask=None, **ctx) accepting (S, b) batches, or one per model
              rows: np.ndarray,                # [S, n] training rows of each copy in `space`
              y: np.ndarray,                   # [S, n] their targets
              space,                           # the space that holds them
@@ -150,10 +206,10 @@ def fit_many(models: Sequence[nn.Module],     # S predictors of one class and si
              batch_size: int = 16, device: str = "cpu",
              vectorise: str = "auto",         # 'auto': the predictor's `forward_many` if it has one, else 'vmap'
              callback: Callable[[int, float], None] | None = None,  # after every epoch: (epoch, loss averaged over copies)
+             randomness: str = "member",      # 'member': each copy's dropout from its own stream; 'block': the global RNG seeded with seeds[0]
             ) -> tuple[list[nn.Module], list[float]]:
     "Train S copies of a predictor together (vectorised); return them and the epoch losses averaged over copies"
-    from torch.func import functional_call, stack_module_state, vmap
-    import copy
+    from torch.func import stack_module_state
     rows, y = np.asarray(rows), np.asarray(y, dtype=np.float32)
     S, n = rows.shape
     if y.shape != (S, n) or len(seeds) != S or len(models) != S:
@@ -165,30 +221,26 @@ def fit_many(models: Sequence[nn.Module],     # S predictors of one class and si
     has_stacked = hasattr(models[0], "forward_many")
     if vectorise == "stacked" and not has_stacked:
         raise InvalidParameterError(f"{type(models[0]).__name__} has no forward_many: use vectorise='vmap'")
+    summed = _summed_loss(loss_fn, S, n, epochs)
+    own = [dropout_generator(int(s)) for s in seeds] if check_randomness(randomness) == "member" else None
     feats = models[0].features(space, device)
     for m in models: m.to(device).train()
     stacked = vectorise != "vmap" and has_stacked
     params, buffers = stacked_params(models) if stacked else stack_module_state(list(models))
-    if stacked:
-        call = lambda p, b, x: models[0].forward_many(p, x)
-    else:
-        base = copy.deepcopy(models[0]).to("meta")
-        call = vmap(lambda p, b, x: functional_call(base, (p, b), (x,)), randomness="different")
+    call = _member_call(models, stacked, own)
     rows_t, y_t = torch.as_tensor(rows, device=device), torch.as_tensor(y, device=device)
     opt = _adam(list(params.values()), lr, weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    gens, keys = [torch.Generator().manual_seed(int(s)) for s in seeds], loss_context_keys(loss_fn)
-    history, ar = [], torch.arange(S, device=device)[:, None]
-    with torch.random.fork_rng(devices=[]):
+    gens, history, ar = [torch.Generator().manual_seed(int(s)) for s in seeds], [], torch.arange(S, device=device)[:, None]
+    with torch.random.fork_rng(devices=[]), dropout_generators(own if stacked else None):
         torch.manual_seed(int(seeds[0]))
         for epoch in range(epochs):
-            ctx = {k: v for k, v in {"n_train": n, "progress": epoch / epochs}.items() if k in keys}
             per_seed = [_batches(n, batch_size, g) for g in gens]   # same batch sizes for every seed (same n)
             total = torch.zeros((), dtype=torch.float64, device=device)
             for t in range(len(per_seed[0])):
                 b = torch.stack([ps[t] for ps in per_seed]).to(device)   # [S, b_t]
                 r = rows_t[ar, b]
-                loss = loss_fn(call(params, buffers, {k: v[r] for k, v in feats.items()}), y_t[ar, b], **ctx) * S
+                loss = summed(call(params, buffers, {k: v[r] for k, v in feats.items()}), y_t[ar, b], epoch)
                 total += _step(opt, loss) / S * b.shape[1]
             sched.step()
             history.append(_epoch_loss(total, n, epoch, lr))

@@ -37,6 +37,7 @@ BAD_CONFIG = {
     "lr_grid": [[], [0], [-1e-3], ["x"], [1e-3, 1e-3], 1e-3],
     "holdout": [0, 1, 1.5, "0.2", True],
     "select_by": ["tau", 3],
+    "randomness": ["shared", "", 3, None, True],
 }
 SPACE_ENTRY_BAD = {  # keys of a spaces entry
     "space": ["nope", 3, None], "task": ["nope", 3],
@@ -92,7 +93,7 @@ BAD_ARGS = {
     "loss_kwargs": [[1], {"margin": "big"}, {"margn": 1.0}, {"margin": -0.1}],
     "predictor_kwargs": ["x", {"hidden": "wide"}, {"hiden": 8}, {"dropout": 2.0}, {"num_layers": 0}, {"hidden": True}],
     "device": ["gpu", 3, "cuda:x"], "lr_grid": [[], [0], ["x"], [1e-3, 1e-3]], "holdout": [0, 1, "0.2"], "select_by": ["tau"],
-    "callback": [3, "print"], "keep_predictions": ["yes", 1, None],
+    "callback": [3, "print"], "keep_predictions": ["yes", 1, None], "randomness": ["shared", None, 1],
 }
 
 
