@@ -9,17 +9,16 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 import torch
-from .core import InvalidParameterError, check_choice
+from .core import InvalidParameterError, check_choice, lazy_names
 from .losses import LOSSES
 from .predictors import make_predictor
 from .spaces.base import TabularSpace, load_space
-from .study import build_loss, member_losses
+from .targets import build_loss, member_losses
 from .train import fit_many, loss_context_keys, predict
 
 # %% auto #0
 __all__ = ['AUTO_DEFAULTS', 'AUTO_OPTIM', 'AUTO_REFUSED', 'SELECT_DEFAULTS', 'check_auto', 'batch_credit', 'auto_weights',
-           'proposal_scores', 'stacked_loss', 'run_auto', 'auto_findings', 'check_select', 'select_losses',
-           'select_loss', 'auto_study_findings', 'auto_study_markdown', 'auto_markdown']
+           'proposal_scores', 'stacked_loss', 'run_auto', 'check_select', 'select_losses', 'select_loss']
 
 # %% ../nbs/13a_auto.ipynb #e7718bb0
 AUTO_DEFAULTS = dict(candidates=("hr", "listmle", "warp", "mape", "mse"), top=3, temperature=0.0, candidate_kwargs={})
@@ -164,38 +163,6 @@ def run_auto(space: TabularSpace, budget: int, seeds: list[int], *, cfg: dict, l
                                     SearchStoppedWarning, stacklevel=3)
     return _auto_history(tab, runs, akw["candidates"])
 
-# %% ../nbs/13a_auto.ipynb #9778a5f7
-def _train_cost(df: pd.DataFrame) -> pd.Series:
-    "Predictor-training seconds of each run (one value per iteration, summed), by key"
-    return df.drop_duplicates(["key", "iteration"]).groupby("key")["train_seconds"].sum()
-
-def auto_findings(df: pd.DataFrame, reference: str = "pw", method: str = "auto",
-                  singles: Sequence[str] = ("mse", "hr", "listmle", "warp", "mape", "ew")) -> pd.DataFrame:
-    "Per space/task: auto vs PW and vs the best single loss (means, paired p), the loss it used most, its training cost"
-    from nasloss_nb.search_report import final_results, is_better, paired_p, task_order, with_keys
-    d = with_keys(df); fr, cost = final_results(d), _train_cost(d)
-    rows = []
-    for (sp, task), g in sorted(fr.groupby(["space", "task"]), key=lambda kv: task_order(*kv[0])):
-        by = {lab: x.set_index("seed")["shown"] for lab, x in g.groupby("label")}
-        if method not in by: continue
-        a = by[method]; sg = {m: v for m, v in by.items() if m in singles}
-        best = None
-        for m, v in sg.items():
-            if best is None or is_better(sp, v.mean(), sg[best].mean()): best = m
-        pr, _ = paired_p(a, by[reference]) if reference in by else (np.nan, 0)
-        pb, _ = paired_p(a, sg[best]) if best else (np.nan, 0)
-        keys = g.set_index("label")["key"]
-        c_a, c_s = cost[keys[keys.index == method]].mean(), cost[keys[keys.index.isin(list(sg))]].mean()
-        used = d[(d.space == sp) & (d.task == task) & (d.label == method) & (d.iteration > 0)]["auto_loss"].value_counts(normalize=True)
-        rows.append({"where": f"{sp}/{task}", "runs": len(a), "auto": a.mean(), reference: by[reference].mean() if reference in by else np.nan,
-                     f"p vs {reference}": pr, "best single": best, "best single mean": sg[best].mean() if best else np.nan,
-                     "p vs best single": pb,
-                     "worse than best single (p<0.05)": bool(best and pb < 0.05 and is_better(sp, sg[best].mean(), a.mean())),
-                     f"better than {reference} (p<0.05)": bool(reference in by and pr < 0.05 and is_better(sp, a.mean(), by[reference].mean())),
-                     "most used": ", ".join(f"{k} {v:.0%}" for k, v in used.head(3).items()),
-                     "train s/run auto": c_a, "train s/run single": c_s, "cost ratio": c_a / c_s if c_s else np.nan})
-    return pd.DataFrame(rows)
-
 # %% ../nbs/13a_auto.ipynb #3cb7a54d
 SELECT_DEFAULTS = dict(candidates=AUTO_DEFAULTS["candidates"], top=3, repeats=10, holdout=0.5, candidate_kwargs={})
 
@@ -280,67 +247,5 @@ def select_loss(space_or_table: TabularSpace | str,   # a loaded space or a load
     return select_losses(sp, rows[None], [seed], akw, predictor=predictor, predictor_kwargs=predictor_kwargs, epochs=epochs,
                          lr=lr, batch_size=batch_size, weight_decay=weight_decay, device=device)[0]
 
-# %% ../nbs/13a_auto.ipynb #f6d97f5d
-def _verdict(a: float, b: float, p: float, higher: bool) -> str:
-    "'better' / 'worse' at p < 0.05, else 'no significant difference'"
-    if p != p: return "n/a"
-    return "no significant difference" if p >= 0.05 else "better" if (a > b) == higher else "worse"
-
-
-# %% ../nbs/13a_auto.ipynb #a6aee037
-def auto_study_findings(df: pd.DataFrame,        # study rows with `auto` and single losses of the same settings
-                        metrics: Sequence[str] = ("precision@0.5", "n@10", "kendall_tau"),
-                        method: str = "auto",     # the label of the auto rows
-                        losses: Sequence[str] | None = None,  # losses compared with (default: every other label)
-                       ) -> pd.DataFrame:
-    "Per setting and metric: auto against the best loss (by mean) and the per-seed median of the losses, paired by seed"
-    from nasloss_nb.report import HIGHER_IS_BETTER, results_table
-    from nasloss_nb.search_report import paired_p
-    d = results_table(df); d = d.drop_duplicates("key") if "key" in d else d
-    rows = []
-    for (sp, task, n, pred), g in d.groupby(["space", "task", "n_train", "predictor"], sort=False, dropna=False):
-        a, others = g[g["label"] == method].set_index("seed"), g[g["label"] != method]
-        if losses is not None: others = others[others["label"].isin(losses)]
-        if a.empty or others.empty: continue
-        chose = a["auto_loss"].value_counts() if "auto_loss" in a else pd.Series(dtype=int)
-        for m in metrics:
-            piv = others.pivot_table(index="seed", columns="label", values=m).dropna()
-            piv = piv.loc[piv.index.intersection(a.index)]
-            if piv.empty: continue
-            hib, means = HIGHER_IS_BETTER[m], piv.mean()
-            best = means.idxmax() if hib else means.idxmin()
-            av, med = a.loc[piv.index, m], piv.median(axis=1)
-            pb, _ = paired_p(av, piv[best]); pm, _ = paired_p(av, med)
-            rows.append({"setting": f"{sp}/{task} n={n}" + ("" if pred == "gcn" else f" {pred}"), "metric": m, "seeds": len(piv),
-                         "losses": piv.shape[1], "auto": av.mean(), "best loss": best, "best mean": means[best], "p vs best": pb,
-                         "vs best": _verdict(av.mean(), means[best], pb, hib), "median of losses": med.mean(), "p vs median": pm,
-                         "vs median": _verdict(av.mean(), med.mean(), pm, hib),
-                         "auto chose": ", ".join(f"{k} {v}" for k, v in chose.items()),
-                         "seconds auto / single": a["train_seconds"].mean() / others["train_seconds"].mean()})
-    return pd.DataFrame(rows)
-
-
-# %% ../nbs/13a_auto.ipynb #3a382fc7
-def auto_study_markdown(df: pd.DataFrame, metrics: Sequence[str] = ("precision@0.5", "n@10", "kendall_tau")) -> str:
-    "`auto_study_findings` as markdown, with one line on what is compared"
-    from nasloss_nb.report import markdown
-    t = auto_study_findings(df, metrics)
-    if t.empty: return ""
-    for c in ("p vs best", "p vs median"): t[c] = t[c].map(lambda v: "" if v != v else f"{v:.2g}")
-    t["seconds auto / single"] = t["seconds auto / single"].map(lambda v: f"{v:.1f}x")
-    return ("auto (select_loss on the training rows, then the chosen loss) against the best loss of the setting (best mean, "
-            "picked after the fact) and the per-seed median of the losses; paired by seed, Wilcoxon; better/worse only at p < 0.05\n\n"
-            + markdown(t))
-
-def auto_markdown(df: pd.DataFrame, reference: str = "pw") -> str:
-    "`auto_findings` of search runs as markdown, with one line on what is compared"
-    from nasloss_nb.report import markdown
-    t = auto_findings(df, reference)
-    if t.empty: return ""
-    for c in (f"p vs {reference}", "p vs best single"): t[c] = t[c].map(lambda v: "" if v != v else f"{v:.2g}")
-    for c in ("auto", reference, "best single mean"): t[c] = t[c].map(lambda v: "" if v != v else f"{v:.4f}")
-    for c in ("train s/run auto", "train s/run single"): t[c] = t[c].map(lambda v: "" if v != v else f"{v:.1f}")
-    t["cost ratio"] = t["cost ratio"].map(lambda v: "" if v != v else f"{v:.2f}x")
-    return (f"auto (the predictor's loss chosen from the run's own prequential credits) against {reference.upper()} and the best "
-            "single loss of each setting (best mean, picked after the fact); final best-found value, paired by seed, Wilcoxon; "
-            "training seconds summed per run (the single-loss runs were timed on another day: a rough ratio)\n\n" + markdown(t))
+# %% ../nbs/13a_auto.ipynb #au0rep02
+__getattr__ = lazy_names(__name__, {"auto_report": ("auto_findings", "auto_study_findings", "auto_study_markdown", "auto_markdown")})

@@ -18,7 +18,7 @@ from .pool import SearchRun, SearchTable, live_groups, search_targets
 from .predictors import MLPPredictor
 from .spaces.base import TabularSpace
 from .strategies import Strategy
-from .study import build_loss
+from .targets import build_loss
 from .train import fit_many, predict
 
 # %% auto #0

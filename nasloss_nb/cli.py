@@ -75,7 +75,7 @@ def cmd_study(args) -> str:
 def cmd_report(args) -> str:
     "Text for `nasloss report`: the study tables of a results folder, as markdown"
     from nasloss_nb.report import curve_markdown, findings, lr_choices, markdown, pivot_markdown, recommend, results_markdown
-    from nasloss_nb.auto import auto_study_markdown
+    from nasloss_nb.auto_report import auto_study_markdown
     from nasloss_nb.sweep import results
     import pandas as pd
     if args.search or any(_is_search(r) for r in args.results): return _search_report(args)
@@ -155,7 +155,7 @@ def merge_search(folders: list,                    # results folders written by 
 # %% ../nbs/11_cli.ipynb #5a07161e
 def _search_report(args) -> str:
     "Text for `nasloss report --search`: the search table with paired tests, the anytime measures, the findings (and auto's), as markdown"
-    from nasloss_nb.auto import auto_markdown
+    from nasloss_nb.auto_report import auto_markdown
     from nasloss_nb.report import markdown
     from nasloss_nb.search import anytime_markdown, search_figure, search_findings, search_markdown
     df = merge_search(args.results, args.space)

@@ -12,8 +12,8 @@ import torch
 from .core import InvalidParameterError
 from .losses import scale_targets
 from .predictors import make_predictor
-from .spaces.base import TabularSpace, load_space
-from .study import auto_scaling, build_loss, member_losses
+from .spaces.base import TabularSpace
+from .targets import auto_scaling, build_loss, member_losses
 from .train import fit, fit_many
 
 
@@ -209,9 +209,17 @@ def train_group(space, runs, loss, loss_kwargs, predictor, predictor_kwargs, it,
         torch.manual_seed(r.seed * 1_000 + it); models.append(make_predictor(predictor, space, **(predictor_kwargs or {})))
     seeds = [r.seed * 1_000 + it for r in runs]
     t0 = time.perf_counter()
-    if batched and len(runs) > 1:
-        fn = (member_losses(loss, space, y, loss_kwargs, seeds)[0] if opt.get("randomness", "member") == "member" else
-              build_loss(loss, space, y[np.argmin(y.max(1))], loss_kwargs, seeds[0])[0])
+    if opt.get("randomness", "member") == "member":      # alone too (batched=False: one run per fit_many): the same numbers
+        parts = [list(range(len(runs)))] if batched else [[j] for j in range(len(runs))]
+        out = [None] * len(runs)
+        for part in parts:
+            fns = member_losses(loss, space, y[part], loss_kwargs, [seeds[j] for j in part])[0]
+            got, _ = fit_many([models[j] for j in part], fns, rows[part], y[part], space, seeds=[seeds[j] for j in part],
+                              device=device, **opt)
+            for j, m in zip(part, got): out[j] = m
+        models = out
+    elif batched and len(runs) > 1:
+        fn = build_loss(loss, space, y[np.argmin(y.max(1))], loss_kwargs, seeds[0])[0]
         models, _ = fit_many(models, fn, rows, y, space, seeds=seeds, device=device, **opt)
     else:
         out = []

@@ -18,11 +18,11 @@ __all__ = ['LOSS_GROUPS', 'GROUP_ORDER', 'HIGHER_IS_BETTER', 'SETTING_COLUMNS', 
            'PAPER_BEST', 'TABLE1_CLAIMS', 'FIG2_PORTIONS', 'loss_group', 'label_order', 'setting_keys', 'results_table',
            'summary', 'readable', 'direction', 'best_tied', 'wrap_label', 'title_chars', 'figure_title', 'paper_best',
            'fig2_sizes', 'setting_info', 'study_figure', 'topk_figure', 'portion_figure', 'lr_choices', 'markdown',
-           'results_markdown', 'pivot_markdown', 'curve_markdown']
+           'pivot_markdown', 'curve_markdown']
 
 # %% ../nbs/12_report.ipynb #rpwhere2
 __getattr__ = lazy_names(__name__, {
-    "study_findings": ("findings", "recommend"),
+    "study_findings": ("findings", "recommend", "results_markdown"),
     "results_explorer": ("panel", "load_studies", "filter_results", "VIEWS", "MAX_PANELS", "default_view", "view_rows",
                          "explore_figure", "paper_notes", "results_explorer")})
 
@@ -338,15 +338,6 @@ def markdown(df: pd.DataFrame, digits: int = 3) -> str:
     rows = [list(map(str, df.columns)), ["---"] * df.shape[1]] + [[fmt(v) for v in r] for r in df.itertuples(index=False)]
     return "\n".join("| " + " | ".join(r) + " |" for r in rows)
 
-def results_markdown(df: pd.DataFrame) -> str:
-    "Mean +- s.e. of tau, Precision@0.5 and N@10 per setting and loss, then the findings table, as markdown"
-    from nasloss_nb.study_findings import findings      # it builds on this module: imported when called, not at the top
-    df = results_table(df)
-    sm = summary(df)
-    cell = lambda m: sm[f"{m} mean"].map(lambda v: f"{v:.3f}") + " ± " + sm[f"{m} sem"].map(lambda v: f"{v:.3f}")
-    table = sm[SETTING_COLUMNS[:3] + ["label"]].assign(**{"Kendall tau": cell("kendall_tau"), "Precision@0.5": cell("precision@0.5"),
-                                                  "N@10": cell("n@10"), "seeds": sm["seeds"]})
-    return markdown(table) + "\n\n" + markdown(findings(df))
 
 def pivot_markdown(df: pd.DataFrame, metric: str) -> str:
     "One metric as a markdown table: loss labels down, settings across, cells 'mean ± s.e. (seeds)'"

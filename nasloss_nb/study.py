@@ -5,21 +5,21 @@
 # %% ../nbs/09_study.ipynb #b8c0c784
 from __future__ import annotations
 import functools, inspect, time, warnings
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 import numpy as np
 import torch
 from .checks import check_bool, check_dict, check_int, check_kwargs, check_list, check_name, check_real, defaults_of
 from .core import InvalidParameterError, NasLossError, check_choice, lazy_names
-from .losses import LOSSES, MAPE_LOWER_BOUNDS, TARGET_SCALINGS, hyperparameters, loss_fn, mape_lower_bound, optim_defaults, scale_targets
+from .losses import LOSSES, TARGET_SCALINGS, loss_fn, optim_defaults, scale_targets
 from .metrics import kendall_tau, n_at_k, precision_at_t, spearman
 from .predictors import PREDICTORS, make_predictor
 from .spaces.base import TabularSpace, load_space
+from .targets import auto_scaling, build_loss, member_losses   # here as before: `study.build_loss`
 from .train import check_randomness, fit, fit_many, predict
 
 # %% auto #0
-__all__ = ['T_VALUES', 'K_VALUES', 'TEST_SETS', 'SELECT_BY', 'full_size', 'n_from_portion', 'auto_scaling', 'build_loss',
-           'member_losses', 'mutation_test_set', 'judge', 'check_predictor', 'held_out_rows', 'epoch_tau', 'run_trials',
-           'run_trial']
+__all__ = ['T_VALUES', 'K_VALUES', 'TEST_SETS', 'SELECT_BY', 'full_size', 'n_from_portion', 'mutation_test_set', 'judge',
+           'check_predictor', 'held_out_rows', 'epoch_tau', 'run_trials', 'run_trial']
 
 # %% ../nbs/09_study.ipynb #88b1bd80
 T_VALUES, K_VALUES = (0.5, 1, 5, 10), (1, 5, 10, 50)
@@ -40,41 +40,6 @@ def n_from_portion(space: TabularSpace, portion: float) -> int:
         raise InvalidParameterError(f"portion {portion}% needs {n} architectures but the table has {len(space)}")
     return n
 
-def auto_scaling(y: np.ndarray) -> str:
-    "The target scaling for raw training targets: 'percent', 'unit' or 'minmax' (from the training set only)"
-    return "percent" if y.max() > 1.5 else "unit" if y.min() >= 0 and y.max() <= 1 else "minmax"
-
-# %% ../nbs/09_study.ipynb #c4940afb
-def _mape_bound(space: TabularSpace, y_unit: np.ndarray) -> float:
-    "MAPE lower bound for a space: the listed one if any, else 0.005 below the best training error"
-    b = MAPE_LOWER_BOUNDS.get(f"{space.name}/{space.task}", MAPE_LOWER_BOUNDS.get(space.name))
-    if b is None or b >= 1 - y_unit.max(): b = mape_lower_bound(float(y_unit.max()))
-    return float(b)
-
-def build_loss(name: str, space: TabularSpace, y_unit: np.ndarray, loss_kwargs: dict | None, seed: int):
-    "The loss callable of a trial, with MAPE bounds filled in and a seeded generator where the loss takes one"
-    kw = dict(loss_kwargs or {})
-    b = _mape_bound(space, y_unit)
-    if name == "mape": kw.setdefault("lower_bound", b)
-    for part in ("warmup", "weighted", "ranking"):
-        if kw.get(part, hyperparameters(name).get(part)) == "mape":
-            kw[f"{part}_kwargs"] = {"lower_bound": b, **(kw.get(f"{part}_kwargs") or {})}
-    if "generator" in inspect.signature(LOSSES[name]).parameters:
-        kw_gen = {"generator": torch.Generator().manual_seed(seed + 7919)}
-    else: kw_gen = {}
-    return loss_fn(name, **kw_gen, **kw), kw
-
-def member_losses(name: str, space: TabularSpace, y_unit: np.ndarray, loss_kwargs: dict | None,
-                  seeds: Sequence[int]) -> tuple[list[Callable], list[dict]]:
-    """One loss per model for `fit_many(randomness='member')`: model i's from its own targets y_unit[i] (the MAPE bound)
-    and seed (the generator), as `build_loss` makes it for the model alone; models whose loss draws no random
-    numbers and has the same settings share one callable (one call per step)"""
-    draws = "generator" in inspect.signature(LOSSES[name]).parameters
-    fns, kws, shared = [], [], {}
-    for yy, s in zip(y_unit, seeds):
-        fn, kw = build_loss(name, space, yy, loss_kwargs, int(s))
-        fns.append(fn if draws else shared.setdefault(repr(kw), fn)); kws.append(kw)
-    return fns, kws
 
 # %% ../nbs/09_study.ipynb #ebc66ed2
 def mutation_test_set(space: TabularSpace, rng: np.random.Generator, *, n_init: int = 50, n_seeds: int = 10,
@@ -292,10 +257,14 @@ def run_trials(space: TabularSpace | str,     # a loaded space, or its load_spac
         for i in which:
             torch.manual_seed(seeds[i]); ms.append(make_predictor(predictor, space, **(predictor_kwargs or {})))
         st = dict(st or settings, lr=lr_)
-        if together and st["randomness"] == "member":
-            fns, used = member_losses(name, space, y_, kw, [seeds[i] for i in which])
-            ms, hist = fit_many(ms, fns, rows_, y_, space, seeds=[seeds[i] for i in which], **st, **live)
-            return [(m, hist, u) for m, u in zip(ms, used)]
+        if st["randomness"] == "member" and not _wants_model(callback):   # alone too: one code path, the same numbers
+            out = [None] * len(which)
+            for part in ([list(range(len(which)))] if together else [[j] for j in range(len(which))]):
+                sd = [seeds[which[j]] for j in part]
+                fns, used = member_losses(name, space, y_[part], kw, sd)
+                got, hist = fit_many([ms[j] for j in part], fns, rows_[part], y_[part], space, seeds=sd, **st, **live)
+                for j, m, u in zip(part, got, used): out[j] = (m, hist, u)
+            return out
         if together:
             fn, used_kw = build_loss(name, space, y_[np.argmin(y_.max(1))], kw, seeds[which[0]])
             ms, hist = fit_many(ms, fn, rows_, y_, space, seeds=[seeds[i] for i in which], **st, **live)

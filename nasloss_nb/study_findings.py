@@ -10,10 +10,10 @@ from scipy import stats
 from .checks import check_int
 from .core import check_choice
 from .report import (HIGHER_IS_BETTER, LOSS_GROUPS, SETTING_COLUMNS, TABLE1_CLAIMS, best_tied, fig2_sizes, label_order,
-                               results_table, setting_keys, summary)
+                               markdown, results_table, setting_keys, summary)
 
 # %% auto #0
-__all__ = ['findings', 'recommend']
+__all__ = ['findings', 'results_markdown', 'recommend']
 
 # %% ../nbs/12a_study_findings.ipynb #c6d4ac1e
 def _best(sm: pd.DataFrame, metric: str) -> pd.Series:
@@ -149,6 +149,16 @@ def findings(df: pd.DataFrame) -> pd.DataFrame:
     sm_all = summary(base) if len(base) else pd.DataFrame(columns=["predictor"])
     _predictor_claim(sm_all, add); _table1_claims(sm_all, add)
     return pd.DataFrame(rows)
+
+# %% ../nbs/12a_study_findings.ipynb #1de6c729
+def results_markdown(df: pd.DataFrame) -> str:
+    "Mean +- s.e. of tau, Precision@0.5 and N@10 per setting and loss, then the findings table, as markdown"
+    df = results_table(df)
+    sm = summary(df)
+    cell = lambda m: sm[f"{m} mean"].map(lambda v: f"{v:.3f}") + " ± " + sm[f"{m} sem"].map(lambda v: f"{v:.3f}")
+    table = sm[SETTING_COLUMNS[:3] + ["label"]].assign(**{"Kendall tau": cell("kendall_tau"), "Precision@0.5": cell("precision@0.5"),
+                                                  "N@10": cell("n@10"), "seeds": sm["seeds"]})
+    return markdown(table) + "\n\n" + markdown(findings(df))
 
 # %% ../nbs/12a_study_findings.ipynb #756d2d59
 def _nearest(sizes, n: int) -> int:
