@@ -69,7 +69,12 @@ def _stacked_linear(params: dict[str, Tensor], name: str, x: Tensor) -> Tensor:
     "S stacked `nn.Linear`s named `name` applied to x [S, N, in] -> [S, N, out] (weights as `stacked_params` stores them, or as stacked)"
     w = params.get(f"{name}.weight_t")
     if w is None: w = params[f"{name}.weight"].transpose(1, 2)
-    return torch.baddbmm(params[f"{name}.bias"].unsqueeze(1), x, w)
+    b = params[f"{name}.bias"].unsqueeze(1)
+    if x.shape[0] == 1 and 1 in (x.shape[1], x.shape[2], w.shape[2]):
+        # One copy with a vector-shaped product (a 1-wide head, one input or one row): BLAS takes another kernel for
+        # it than for a stack, which rounds differently; run as a stack of two so one model alone rounds as in a block
+        return torch.baddbmm(b.expand(2, -1, -1), x.expand(2, -1, -1), w.expand(2, -1, -1))[:1]
+    return torch.baddbmm(b, x, w)
 
 
 # %% ../nbs/05_predictors.ipynb #f4a5234c
