@@ -257,12 +257,13 @@ def run_trials(space: TabularSpace | str,     # a loaded space, or its load_spac
         for i in which:
             torch.manual_seed(seeds[i]); ms.append(make_predictor(predictor, space, **(predictor_kwargs or {})))
         st = dict(st or settings, lr=lr_)
-        if st["randomness"] == "member" and not _wants_model(callback):   # alone too: one code path, the same numbers
+        if st["randomness"] == "member":   # alone too: one code path, the same numbers (a watched model included)
             out = [None] * len(which)
             for part in ([list(range(len(which)))] if together else [[j] for j in range(len(which))]):
                 sd = [seeds[which[j]] for j in part]
                 fns, used = member_losses(name, space, y_[part], kw, sd)
-                got, hist = fit_many([ms[j] for j in part], fns, rows_[part], y_[part], space, seeds=sd, **st, **live)
+                watched = {"callback": lambda e, l, models: callback(e, l, model=models[0])} if _wants_model(callback) else live
+                got, hist = fit_many([ms[j] for j in part], fns, rows_[part], y_[part], space, seeds=sd, **st, **watched)
                 for j, m, u in zip(part, got, used): out[j] = (m, hist, u)
             return out
         if together:

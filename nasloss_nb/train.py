@@ -205,7 +205,7 @@ def fit_many(models: Sequence[nn.Module],     # S predictors of one class and si
              epochs: int = 200, lr: float = 1e-3, weight_decay: float = 1e-4,
              batch_size: int = 16, device: str = "cpu",
              vectorise: str = "auto",         # 'auto': the predictor's `forward_many` if it has one, else 'vmap'
-             callback: Callable[[int, float], None] | None = None,  # after every epoch: (epoch, loss averaged over copies)
+             callback: Callable[[int, float], None] | None = None,  # after every epoch: (epoch, loss averaged over copies[, models=])
              randomness: str = "member",      # 'member': each copy's dropout from its own stream; 'block': the global RNG seeded with seeds[0]
             ) -> tuple[list[nn.Module], list[float]]:
     "Train S copies of a predictor together (vectorised); return them and the epoch losses averaged over copies"
@@ -222,6 +222,7 @@ def fit_many(models: Sequence[nn.Module],     # S predictors of one class and si
     if vectorise == "stacked" and not has_stacked:
         raise InvalidParameterError(f"{type(models[0]).__name__} has no forward_many: use vectorise='vmap'")
     summed = _summed_loss(loss_fn, S, n, epochs)
+    watch = callback is not None and "models" in inspect.signature(callback).parameters
     own = [dropout_generator(int(s)) for s in seeds] if check_randomness(randomness) == "member" else None
     feats = models[0].features(space, device)
     for m in models: m.to(device).train()
@@ -244,7 +245,10 @@ def fit_many(models: Sequence[nn.Module],     # S predictors of one class and si
                 total += _step(opt, loss) / S * b.shape[1]
             sched.step()
             history.append(_epoch_loss(total, n, epoch, lr))
-            if callback is not None: callback(epoch, history[-1])
+            if callback is not None and watch:          # the models themselves, with this epoch's weights (in training mode)
+                for s, m in enumerate(models): m.load_state_dict(unstacked_state(params, buffers, s))
+                callback(epoch, history[-1], models=models)
+            elif callback is not None: callback(epoch, history[-1])
     trained = []
     for s, m in enumerate(models):
         m.load_state_dict(unstacked_state(params, buffers, s))
