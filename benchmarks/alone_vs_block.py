@@ -23,7 +23,7 @@ ap.add_argument("--budget", type=int, default=100)
 args = ap.parse_args()
 torch.set_num_threads(1)
 
-from nasloss_nb.search import run_search, run_searches   # noqa: E402
+from nasloss_nb.search import run_searches   # noqa: E402
 from nasloss_nb.study import run_trial, run_trials       # noqa: E402
 from nasloss_nb.spaces.base import load_space            # noqa: E402
 
@@ -41,10 +41,9 @@ for loss in args.losses:
           f"max |delta Precision@0.5| {d['precision@0.5'].max():.4f}; seeds with any tau difference "
           f"{int((d['kendall_tau'] > 0).sum())}/{len(seeds)}; {tb:.0f} s in blocks, {ta:.0f} s alone")
 for method in args.search:
-    kw = dict(task="cifar10", randomness=how, **({"loss_kwargs": {"switch_at": 40}} if method == "pw" else {}))
+    kw = dict(randomness=how, loss_kwargs={"switch_at": 40} if method == "pw" else None)
     h = {s: g for blk in blocks for s, g in run_searches(sp, method, args.budget, seeds=blk, **kw).groupby("seed")}
-    a = {s: run_search(sp, kw["task"], method, args.budget, seed=s, randomness=how,
-                       **{k: v for k, v in kw.items() if k == "loss_kwargs"}) for s in seeds}
+    a = {s: run_searches(sp, method, args.budget, seeds=[s], batched=False, **kw) for s in seeds}   # = run_search
     seq = sum(h[s]["row"].tolist() != a[s]["row"].tolist() for s in seeds)
     first = [int(np.argmax(h[s]["row"].values != a[s]["row"].values)) + 1 for s in seeds
              if h[s]["row"].tolist() != a[s]["row"].tolist()]

@@ -13,7 +13,7 @@ from .core import InvalidParameterError
 from .losses import scale_targets
 from .predictors import make_predictor
 from .spaces.base import TabularSpace
-from .targets import auto_scaling, build_loss, member_losses
+from .targets import auto_scaling, build_loss, fit_members
 from .train import fit, fit_many
 
 
@@ -210,14 +210,7 @@ def train_group(space, runs, loss, loss_kwargs, predictor, predictor_kwargs, it,
     seeds = [r.seed * 1_000 + it for r in runs]
     t0 = time.perf_counter()
     if opt.get("randomness", "member") == "member":      # alone too (batched=False: one run per fit_many): the same numbers
-        parts = [list(range(len(runs)))] if batched else [[j] for j in range(len(runs))]
-        out = [None] * len(runs)
-        for part in parts:
-            fns = member_losses(loss, space, y[part], loss_kwargs, [seeds[j] for j in part])[0]
-            got, _ = fit_many([models[j] for j in part], fns, rows[part], y[part], space, seeds=[seeds[j] for j in part],
-                              device=device, **opt)
-            for j, m in zip(part, got): out[j] = m
-        models = out
+        models = [m for m, _, _ in fit_members(models, loss, space, rows, y, loss_kwargs, seeds, together=batched, device=device, **opt)]
     elif batched and len(runs) > 1:
         fn = build_loss(loss, space, y[np.argmin(y.max(1))], loss_kwargs, seeds[0])[0]
         models, _ = fit_many(models, fn, rows, y, space, seeds=seeds, device=device, **opt)

@@ -14,7 +14,7 @@ from .losses import LOSSES, TARGET_SCALINGS, loss_fn, optim_defaults, scale_targ
 from .metrics import kendall_tau, n_at_k, precision_at_t, spearman
 from .predictors import PREDICTORS, make_predictor
 from .spaces.base import TabularSpace, load_space
-from .targets import auto_scaling, build_loss, member_losses   # here as before: `study.build_loss`
+from .targets import auto_scaling, build_loss, fit_members   # here as before: `study.build_loss`
 from .train import check_randomness, fit, fit_many, predict
 
 # %% auto #0
@@ -258,14 +258,8 @@ def run_trials(space: TabularSpace | str,     # a loaded space, or its load_spac
             torch.manual_seed(seeds[i]); ms.append(make_predictor(predictor, space, **(predictor_kwargs or {})))
         st = dict(st or settings, lr=lr_)
         if st["randomness"] == "member":   # alone too: one code path, the same numbers (a watched model included)
-            out = [None] * len(which)
-            for part in ([list(range(len(which)))] if together else [[j] for j in range(len(which))]):
-                sd = [seeds[which[j]] for j in part]
-                fns, used = member_losses(name, space, y_[part], kw, sd)
-                watched = {"callback": lambda e, l, models: callback(e, l, model=models[0])} if _wants_model(callback) else live
-                got, hist = fit_many([ms[j] for j in part], fns, rows_[part], y_[part], space, seeds=sd, **st, **watched)
-                for j, m, u in zip(part, got, used): out[j] = (m, hist, u)
-            return out
+            watched = {"callback": lambda e, l, models: callback(e, l, model=models[0])} if _wants_model(callback) else live
+            return fit_members(ms, name, space, rows_, y_, kw, [seeds[i] for i in which], together=together, **st, **watched)
         if together:
             fn, used_kw = build_loss(name, space, y_[np.argmin(y_.max(1))], kw, seeds[which[0]])
             ms, hist = fit_many(ms, fn, rows_, y_, space, seeds=[seeds[i] for i in which], **st, **live)

@@ -10,9 +10,10 @@ import numpy as np
 import torch
 from .losses import LOSSES, MAPE_LOWER_BOUNDS, hyperparameters, loss_fn, mape_lower_bound
 from .spaces.base import TabularSpace
+from .train import fit_many
 
 # %% auto #0
-__all__ = ['auto_scaling', 'build_loss', 'member_losses']
+__all__ = ['auto_scaling', 'build_loss', 'member_losses', 'fit_members']
 
 # %% ../nbs/07a_targets.ipynb #tg000006
 def auto_scaling(y: np.ndarray) -> str:
@@ -50,3 +51,19 @@ def member_losses(name: str, space: TabularSpace, y_unit: np.ndarray, loss_kwarg
         fn, kw = build_loss(name, space, yy, loss_kwargs, int(s))
         fns.append(fn if draws else shared.setdefault(repr(kw), fn)); kws.append(kw)
     return fns, kws
+
+# %% ../nbs/07a_targets.ipynb #f01e631b
+def fit_members(models: Sequence,              # S fresh predictors (their own initial weights)
+                name: str,                     # the loss every model trains with (its own `member_losses` copy)
+                space: TabularSpace, rows: np.ndarray, y_unit: np.ndarray,   # [S, n] training rows and targets
+                loss_kwargs: dict | None, seeds: Sequence[int],
+                *, together: bool = True,      # one stack of S, or each model in a stack of its own: the same numbers
+                **fit_kwargs) -> list[tuple]:  # `fit_many`'s settings (randomness='member')
+    "Train each model with its own loss through `fit_many`; (model, epoch losses, its loss's kwargs) per model"
+    out = [None] * len(models)
+    for part in ([list(range(len(models)))] if together else [[j] for j in range(len(models))]):
+        sd = [seeds[j] for j in part]
+        fns, used = member_losses(name, space, y_unit[part], loss_kwargs, sd)
+        got, hist = fit_many([models[j] for j in part], fns, rows[part], y_unit[part], space, seeds=sd, **fit_kwargs)
+        for j, m, u in zip(part, got, used): out[j] = (m, hist, u)
+    return out

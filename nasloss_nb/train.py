@@ -161,19 +161,19 @@ def predict(model: nn.Module,              # a trained predictor
     return torch.cat(out).numpy()
 
 # %% ../nbs/07_train.ipynb #rnd0a1b2
-def _summed_loss(loss_fn: Callable | Sequence[Callable], S: int, n: int, epochs: int) -> Callable[[Tensor, Tensor, int], Tensor]:
+def _summed_loss(loss_fn: Callable | Sequence[Callable], S: int, n: int, epochs: int, device: str = "cpu") -> Callable[[Tensor, Tensor, int], Tensor]:
     """(pred [S, b], target [S, b], epoch) -> the sum over members of each member's loss. `loss_fn`: one loss for every
     member (called once on the stack), or S losses, one per member; members holding the same callable share one call"""
     fns = list(loss_fn) if isinstance(loss_fn, (list, tuple)) else [loss_fn] * S
     if len(fns) != S: raise InvalidParameterError(f"{len(fns)} losses for {S} models: give one loss, or one per model")
     groups: dict[int, tuple[Callable, list[int]]] = {}
     for s, f in enumerate(fns): groups.setdefault(id(f), (f, []))[1].append(s)
-    parts = [(f, None if len(idx) == S else torch.tensor(idx), len(idx), loss_context_keys(f)) for f, idx in groups.values()]
+    parts = [(f, None if len(idx) == S else torch.tensor(idx, device=device), len(idx), loss_context_keys(f)) for f, idx in groups.values()]
     def summed(pred: Tensor, target: Tensor, epoch: int) -> Tensor:
         ctx = {"n_train": n, "progress": epoch / epochs}
         total = 0
         for f, idx, k, keys in parts:
-            p, t = (pred, target) if idx is None else (pred[idx.to(pred.device)], target[idx.to(pred.device)])
+            p, t = (pred, target) if idx is None else (pred[idx], target[idx])
             total = total + f(p, t, **{key: ctx[key] for key in keys}) * k
         return total
     return summed
@@ -221,7 +221,7 @@ def fit_many(models: Sequence[nn.Module],     # S predictors of one class and si
     has_stacked = hasattr(models[0], "forward_many")
     if vectorise == "stacked" and not has_stacked:
         raise InvalidParameterError(f"{type(models[0]).__name__} has no forward_many: use vectorise='vmap'")
-    summed = _summed_loss(loss_fn, S, n, epochs)
+    summed = _summed_loss(loss_fn, S, n, epochs, device)
     watch = callback is not None and "models" in inspect.signature(callback).parameters
     own = [dropout_generator(int(s)) for s in seeds] if check_randomness(randomness) == "member" else None
     feats = models[0].features(space, device)
@@ -245,7 +245,7 @@ def fit_many(models: Sequence[nn.Module],     # S predictors of one class and si
                 total += _step(opt, loss) / S * b.shape[1]
             sched.step()
             history.append(_epoch_loss(total, n, epoch, lr))
-            if callback is not None and watch:          # the models themselves, with this epoch's weights (in training mode)
+            if watch:                                   # the models themselves, with this epoch's weights (in training mode)
                 for s, m in enumerate(models): m.load_state_dict(unstacked_state(params, buffers, s))
                 callback(epoch, history[-1], models=models)
             elif callback is not None: callback(epoch, history[-1])
