@@ -52,7 +52,7 @@ def member_losses(name: str, space: TabularSpace, y_unit: np.ndarray, loss_kwarg
         fns.append(fn if draws else shared.setdefault(repr(kw), fn)); kws.append(kw)
     return fns, kws
 
-# %% ../nbs/07a_targets.ipynb #f01e631b
+# %% ../nbs/07a_targets.ipynb #e359f47b
 def fit_members(models: Sequence,              # S fresh predictors (their own initial weights)
                 name: str,                     # the loss every model trains with (its own `member_losses` copy)
                 space: TabularSpace, rows: np.ndarray, y_unit: np.ndarray,   # [S, n] training rows and targets
