@@ -88,3 +88,19 @@ def test_a_gcn_alone_has_its_block_weights_to_the_last_bit():
     block, _ = fit_many(models(range(4)), loss_fn("hr"), rows, y, sp, seeds=list(range(4)), epochs=3)
     alone, _ = fit_many(models([3]), loss_fn("hr"), rows[3:], y[3:], sp, seeds=[3], epochs=3)
     for k, v in block[3].state_dict().items(): assert torch.equal(v, alone[0].state_dict()[k]), k
+
+
+def test_a_model_steps_alike_at_every_position_of_a_long_stack():
+    """Fused Adam rounds a tensor's last numel % 16 values in scalar code, the rest in SIMD: in a stack of 17 the [S, 1]
+    head bias of models 0-15 would take SIMD and a model alone scalar code, so such tensors step with foreach instead"""
+    from nasloss_nb.targets import fit_members
+    sp, S = load_space("nb201", "cifar10"), 17
+    rows = np.stack([np.random.default_rng(s).choice(len(sp), 156, replace=False) for s in range(S)]); y = sp.val[rows] / 100
+    def models(seeds):
+        out = []
+        for s in seeds: torch.manual_seed(s); out.append(make_predictor("gcn", sp, hidden=32, fc_hidden=32))
+        return out
+    block = fit_members(models(range(S)), "listmle", sp, rows, y, None, list(range(S)), epochs=2, lr=0.005)
+    for s in (0,):
+        alone = fit_members(models([s]), "listmle", sp, rows[s:s + 1], y[s:s + 1], None, [s], epochs=2, lr=0.005)
+        for k, v in block[s][0].state_dict().items(): assert torch.equal(v, alone[0][0].state_dict()[k]), (s, k)
