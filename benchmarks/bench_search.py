@@ -10,7 +10,9 @@ Prints:
 
 With --method auto (issue 21): one `auto` run (its default candidates, one stacked fit per iteration) and one
 single-loss run (HR at auto's common epochs/lr) in the same process, alone and --runs together, and the ratio
-of auto's time per run to the single loss's (target <= 2x).
+of auto's time per run to the single loss's (target <= 2x). Its floor: one fit of as many GCN copies as auto has
+candidates, all with one loss (HR), against one copy, on 60 rows (the stacked products alone, without auto's own
+per-loss calls).
 
 With --method bananas (issue 20): one `bananas` run (BANANAS_DEFAULTS: 5 path-encoding MLPs, ITS) alone, then
 --runs runs together, and local search `ls` (no training) on the same --runs seeds, in the same process: seconds
@@ -88,6 +90,24 @@ def bench_auto(space, a):
     if a.runs > 1:
         print(f"{a.runs} runs together  per run: hr {out['hr'][1]:5.1f} s, auto {out['auto'][1]:5.1f} s: "
               f"auto = {out['auto'][1] / out['hr'][1]:.2f}x (target <= 2x)")
+    print(f"floor          {C} GCN copies stacked with one loss (HR), 60 rows: {stack_floor(space, C, a):.2f}x one copy "
+          f"(stacking alone, without {C} losses' own calls)")
+
+
+def stack_floor(space, C, a, n=60):
+    "fit_many time of C stacked GCN copies with one loss (HR) against one copy on the same n rows: faster of 2, alternating"
+    from nasloss_nb.auto import AUTO_OPTIM
+    from nasloss_nb.losses import loss_fn
+    from nasloss_nb.predictors import make_predictor
+    from nasloss_nb.train import fit_many
+    rows = np.random.default_rng(0).choice(len(space), n, replace=False); y = space.val[rows] / 100
+    best = {}
+    for S in (1, C, 1, C):
+        ms = [make_predictor("gcn", space) for _ in range(S)]
+        t0 = time.perf_counter()
+        fit_many(ms, loss_fn("hr"), np.stack([rows] * S), np.stack([y] * S), space, seeds=list(range(S)), device=a.device, **AUTO_OPTIM)
+        best[S] = min(best.get(S, np.inf), time.perf_counter() - t0)
+    return best[C] / best[1]
 
 
 def bench_bananas(space, a):

@@ -61,7 +61,7 @@ def _adam(params, lr: float, weight_decay: float, *, per_model: bool = False) ->
     per_model: `params` are stacks [S, ...] whose every model must step as it would alone (randomness='member')"""
     params = list(params)
     groups = [{"params": params}]
-    if per_model:   # the fused CPU kernel rounds a tensor's last numel % 16 values in scalar code, the rest in SIMD
+    if per_model:   # the fused CPU kernel rounds a tensor's last numel % W values (W: SIMD width, 8 or 16) in scalar code
         odd = [p for p in params if p[0].numel() % 16]   # e.g. the [S, 1] head bias: its models' rounding would
         groups = [g for g in ({"params": [p for p in params if not p[0].numel() % 16]},   # depend on their position
                               {"params": odd, "fused": False, "foreach": True}) if g["params"]]   # foreach: all alike
