@@ -2,6 +2,7 @@
 import subprocess, sys
 from pathlib import Path
 import pandas as pd
+import pytest
 import yaml
 from nasloss_nb.sweep import run_sweep
 
@@ -13,14 +14,16 @@ def _row(*args):
     return subprocess.run([str(EXE), "reproduce-row", *map(str, args)], capture_output=True, text=True, timeout=600)
 
 
-def test_a_study_row_is_trained_again_with_its_block(tmp_path):
-    cfg = {"name": "s", "spaces": [{"space": "toy", "n_train": [10]}], "losses": ["listmle"], "seeds": 3, "seed_block": 3, "epochs": 20}
+@pytest.mark.parametrize("randomness", ["block", "member"])
+def test_a_study_row_is_trained_again_with_its_block(tmp_path, randomness):
+    cfg = {"name": "s", "spaces": [{"space": "toy", "n_train": [10]}], "losses": ["listmle"], "seeds": 3, "seed_block": 3,
+           "epochs": 20, "randomness": randomness}
     (tmp_path / "cfg").mkdir(); (tmp_path / "cfg" / "s.yaml").write_text(yaml.safe_dump(cfg))
     df = run_sweep(tmp_path / "cfg" / "s.yaml", tmp_path / "runs", progress=False)
     key = df.loc[df.seed == 1, "key"].item()
     r = _row(tmp_path / "runs", key, "--configs", tmp_path / "cfg")
     assert r.returncode == 0, r.stderr
-    assert "seed block [0, 1, 2]" in r.stdout and r.stdout.rstrip().endswith("identical"), r.stdout
+    assert "trained again with its seed block [0, 1, 2]" in r.stdout and r.stdout.rstrip().endswith("identical"), r.stdout
     assert f"{df.loc[df.seed == 1, 'kendall_tau'].item():.6f}"[:6] in r.stdout
     bad = _row(tmp_path / "runs", "0" * 16, "--configs", tmp_path / "cfg")
     assert bad.returncode == 2 and "defines key '0000000000000000'" in bad.stderr
