@@ -250,12 +250,13 @@ def cmd_readme(args) -> str:
 
 # %% ../nbs/11_cli.ipynb #20c6cd1c
 def cmd_reproduce_row(args) -> str:
-    "Text for `nasloss reproduce-row`: one stored row trained again (its whole seed block) beside the stored one"
+    "Text for `nasloss reproduce-row`: one stored row trained again (its seed block, or alone under 'member') beside the stored one"
     from nasloss_nb.reproduce_row import reproduce_row
     df = reproduce_row(args.results, args.key, configs=args.configs, root=args.root)
     a, diff = df.attrs, int((~df["same"]).sum())
-    head = (f"{a['kind']} row {args.key} of {args.results}: config {a['config']}, seed {a['seed']}, trained again with its "
-            f"seed block {a['block']}")
+    how = "alone (randomness 'member')" if a["block"] == [a["seed"]] and a["setting"].get("randomness") == "member" \
+        else f"with its seed block {a['block']}"
+    head = f"{a['kind']} row {args.key} of {args.results}: config {a['config']}, seed {a['seed']}, trained again {how}"
     return head + "\n" + df.to_string(index=False) + "\n" + ("identical" if not diff else f"{diff} of {len(df)} values differ")
 
 def cmd_reproduce(args) -> str:
@@ -346,7 +347,7 @@ def parser() -> argparse.ArgumentParser:
     how.add_argument("--rerun", action="store_true", help="retrain the full configs into OUT/results (resumable; hours)")
     rr.add_argument("--workers", type=_workers, default=1, help="local worker processes for the sweeps of --smoke / --rerun (>= 1)")
     rr.set_defaults(func=cmd_reproduce)
-    rw = sub.add_parser("reproduce-row", help="train one committed row again (its whole seed block) and print it beside the stored one")
+    rw = sub.add_parser("reproduce-row", help="train one committed row again (its seed block, or alone under randomness member) and print it beside the stored one")
     rw.add_argument("results", help="the results folder holding the row (e.g. data/results/fig2)")
     rw.add_argument("key", help="the row's key (the `key` column)")
     rw.add_argument("--configs", default=None, help="folder of the config that wrote it (default: experiments/configs)")

@@ -185,17 +185,18 @@ def run_setting(setting: dict,              # one entry of `settings(cfg)`
                 seeds: list[int],           # the seeds wanted from this block
                 root: str | None = None,    # data root for the worker (default: its $NASLOSS_DATA)
                ) -> list[dict]:
-    "Train the whole seed block holding `seeds` (one block) and return the rows of `seeds`, with their keys"
+    """Train `seeds` (of one block) and return their rows, with their keys: with randomness 'block' the whole block is
+    trained (a row depends on it), with 'member' only `seeds` (a row is the same alone or in any block)"""
     B = setting["seed_block"]; start = seeds[0] // B * B
     if any(s // B * B != start for s in seeds): raise InvalidParameterError(f"seeds {seeds} span several blocks of {B}")
-    block = list(range(start, start + B))
+    block = list(range(start, start + B)) if setting.get("randomness", "block") == "block" else sorted(set(seeds))
     import torch
     from nasloss_nb.spaces.base import load_space
     from nasloss_nb.study import run_trials
     torch.set_num_threads(1)   # small models: one thread per process beats two threads fighting (STACK.md speeds)
     space = load_space(setting["space"], setting["task"], root=root, **setting["options"])
     size = {k: setting[k] for k in ("portion", "n_train") if k in setting}
-    rows = run_trials(space, setting["loss"], setting["predictor"], seeds=block, batched=B > 1, **size,
+    rows = run_trials(space, setting["loss"], setting["predictor"], seeds=block, batched=len(block) > 1, **size,
                       test_set=setting["test_set"], epochs=setting["epochs"], lr=setting["lr"],
                       batch_size=setting["batch_size"], weight_decay=setting["weight_decay"],
                       target_scaling=setting["target_scaling"], loss_kwargs=setting["loss_kwargs"] or None,

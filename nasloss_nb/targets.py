@@ -59,11 +59,12 @@ def fit_members(models: Sequence,              # S fresh predictors (their own i
                 loss_kwargs: dict | None, seeds: Sequence[int],
                 *, together: bool = True,      # one stack of S, or each model in a stack of its own: the same numbers
                 **fit_kwargs) -> list[tuple]:  # `fit_many`'s settings (randomness='member')
-    "Train each model with its own loss through `fit_many`; (model, epoch losses, its loss's kwargs) per model"
+    "Train each model with its own loss through `fit_many`; (model, its own epoch losses, its loss's kwargs) per model"
     out = [None] * len(models)
     for part in ([list(range(len(models)))] if together else [[j] for j in range(len(models))]):
         sd = [seeds[j] for j in part]
         fns, used = member_losses(name, space, y_unit[part], loss_kwargs, sd)
-        got, hist = fit_many([models[j] for j in part], fns, rows[part], y_unit[part], space, seeds=sd, **fit_kwargs)
-        for j, m, u in zip(part, got, used): out[j] = (m, hist, u)
+        got, _, hists = fit_many([models[j] for j in part], fns, rows[part], y_unit[part], space, seeds=sd,
+                                 member_history=True, **fit_kwargs)
+        for j, m, h, u in zip(part, got, hists, used): out[j] = (m, h, u)
     return out

@@ -167,21 +167,29 @@ def predict(model: nn.Module,              # a trained predictor
     return torch.cat(out).numpy()
 
 # %% ../nbs/07_train.ipynb #rnd0a1b2
-def _summed_loss(loss_fn: Callable | Sequence[Callable], S: int, n: int, epochs: int, device: str = "cpu") -> Callable[[Tensor, Tensor, int], Tensor]:
-    """(pred [S, b], target [S, b], epoch) -> the sum over members of each member's loss. `loss_fn`: one loss for every
-    member (called once on the stack), or S losses, one per member; members holding the same callable share one call"""
+def _summed_loss(loss_fn: Callable | Sequence[Callable], S: int, n: int, epochs: int, device: str = "cpu",
+                 per_member: bool = False) -> Callable[[Tensor, Tensor, int], tuple[Tensor, Tensor | None]]:
+    """(pred [S, b], target [S, b], epoch) -> (the sum over members of each member's loss, each member's loss [S] detached
+    if `per_member`, else None). `loss_fn`: one loss for every member (called once on the stack), or S losses, one per
+    member; members holding the same callable share one call"""
     fns = list(loss_fn) if isinstance(loss_fn, (list, tuple)) else [loss_fn] * S
     if len(fns) != S: raise InvalidParameterError(f"{len(fns)} losses for {S} models: give one loss, or one per model")
     groups: dict[int, tuple[Callable, list[int]]] = {}
     for s, f in enumerate(fns): groups.setdefault(id(f), (f, []))[1].append(s)
-    parts = [(f, None if len(idx) == S else torch.tensor(idx, device=device), len(idx), loss_context_keys(f)) for f, idx in groups.values()]
-    def summed(pred: Tensor, target: Tensor, epoch: int) -> Tensor:
+    parts = [(f, torch.tensor(idx, device=device), len(idx) == S, loss_context_keys(f),
+              per_member and "reduction" in inspect.signature(f).parameters) for f, idx in groups.values()]
+    def summed(pred: Tensor, target: Tensor, epoch: int) -> tuple[Tensor, Tensor | None]:
         ctx = {"n_train": n, "progress": epoch / epochs}
-        total = 0
-        for f, idx, k, keys in parts:
-            p, t = (pred, target) if idx is None else (pred[idx], target[idx])
-            total = total + f(p, t, **{key: ctx[key] for key in keys}) * k
-        return total
+        total, each = 0, torch.empty(S, device=device) if per_member else None
+        for f, idx, whole, keys, own in parts:
+            p, t = (pred, target) if whole else (pred[idx], target[idx])
+            kw = {key: ctx[key] for key in keys}
+            if own:   # each list's loss: their sum has the gradient of mean x k (1 per list), and a list's own value
+                v = f(p, t, reduction="none", **kw); total = total + v.sum(); each[idx] = v.detach()
+            else:
+                v = f(p, t, **kw); total = total + v * len(idx)
+                if per_member: each[idx] = v.detach()
+        return total, each
     return summed
 
 def _member_call(models: Sequence[nn.Module], stacked: bool, dropout_gens: list | None) -> Callable:
@@ -213,8 +221,9 @@ def fit_many(models: Sequence[nn.Module],     # S predictors of one class and si
              vectorise: str = "auto",         # 'auto': the predictor's `forward_many` if it has one, else 'vmap'
              callback: Callable[[int, float], None] | None = None,  # after every epoch: (epoch, loss averaged over copies[, models=])
              randomness: str = "member",      # 'member': each copy's dropout from its own stream; 'block': the global RNG seeded with seeds[0]
-            ) -> tuple[list[nn.Module], list[float]]:
-    "Train S copies of a predictor together (vectorised); return them and the epoch losses averaged over copies"
+             member_history: bool = False,    # also return each copy's own epoch losses [S][epochs] (randomness='member')
+            ) -> tuple[list[nn.Module], list[float]] | tuple[list[nn.Module], list[float], list[list[float]]]:
+    "Train S copies of a predictor together (vectorised); return them and the epoch losses averaged over copies (and each copy's)"
     from torch.func import stack_module_state
     rows, y = np.asarray(rows), np.asarray(y, dtype=np.float32)
     S, n = rows.shape
@@ -227,16 +236,19 @@ def fit_many(models: Sequence[nn.Module],     # S predictors of one class and si
     has_stacked = hasattr(models[0], "forward_many")
     if vectorise == "stacked" and not has_stacked:
         raise InvalidParameterError(f"{type(models[0]).__name__} has no forward_many: use vectorise='vmap'")
-    summed = _summed_loss(loss_fn, S, n, epochs, device)
+    member = check_randomness(randomness) == "member"
+    if member_history and not member:
+        raise InvalidParameterError("member_history=True needs randomness='member': under 'block' a copy's loss is not its own")
+    summed = _summed_loss(loss_fn, S, n, epochs, device, per_member=member)
     watch = callback is not None and "models" in inspect.signature(callback).parameters
-    own = [dropout_generator(int(s)) for s in seeds] if check_randomness(randomness) == "member" else None
+    own, mine = ([dropout_generator(int(s)) for s in seeds] if member else None), []   # dropout streams; epoch losses per copy
     feats = models[0].features(space, device)
     for m in models: m.to(device).train()
     stacked = vectorise != "vmap" and has_stacked
     params, buffers = stacked_params(models) if stacked else stack_module_state(list(models))
     call = _member_call(models, stacked, own)
     rows_t, y_t = torch.as_tensor(rows, device=device), torch.as_tensor(y, device=device)
-    opt = _adam(list(params.values()), lr, weight_decay, per_model=check_randomness(randomness) == "member")
+    opt = _adam(list(params.values()), lr, weight_decay, per_model=member)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     gens, history, ar = [torch.Generator().manual_seed(int(s)) for s in seeds], [], torch.arange(S, device=device)[:, None]
     with torch.random.fork_rng(devices=[]), dropout_generators(own if stacked else None):
@@ -244,13 +256,16 @@ def fit_many(models: Sequence[nn.Module],     # S predictors of one class and si
         for epoch in range(epochs):
             per_seed = [_batches(n, batch_size, g) for g in gens]   # same batch sizes for every seed (same n)
             total = torch.zeros((), dtype=torch.float64, device=device)
+            totals = torch.zeros(S, dtype=torch.float64, device=device)   # each copy's (member_history)
             for t in range(len(per_seed[0])):
                 b = torch.stack([ps[t] for ps in per_seed]).to(device)   # [S, b_t]
                 r = rows_t[ar, b]
-                loss = summed(call(params, buffers, {k: v[r] for k, v in feats.items()}), y_t[ar, b], epoch)
+                loss, each = summed(call(params, buffers, {k: v[r] for k, v in feats.items()}), y_t[ar, b], epoch)
                 total += _step(opt, loss) / S * b.shape[1]
+                if member_history: totals += each.double() * b.shape[1]
             sched.step()
             history.append(_epoch_loss(total, n, epoch, lr))
+            if member_history: mine.append((totals / n).tolist())
             if watch:                                   # the models themselves, with this epoch's weights (in training mode)
                 for s, m in enumerate(models): m.load_state_dict(unstacked_state(params, buffers, s))
                 callback(epoch, history[-1], models=models)
@@ -259,4 +274,4 @@ def fit_many(models: Sequence[nn.Module],     # S predictors of one class and si
     for s, m in enumerate(models):
         m.load_state_dict(unstacked_state(params, buffers, s))
         trained.append(m.eval())
-    return trained, history
+    return (trained, history, [list(c) for c in zip(*mine)]) if member_history else (trained, history)

@@ -14,8 +14,8 @@ def _row(*args):
     return subprocess.run([str(EXE), "reproduce-row", *map(str, args)], capture_output=True, text=True, timeout=600)
 
 
-@pytest.mark.parametrize("randomness", ["block", "member"])
-def test_a_study_row_is_trained_again_with_its_block(tmp_path, randomness):
+@pytest.mark.parametrize("randomness, how", [("block", "with its seed block [0, 1, 2]"), ("member", "alone (randomness 'member')")])
+def test_a_study_row_is_trained_again_with_its_block_or_alone(tmp_path, randomness, how):
     cfg = {"name": "s", "spaces": [{"space": "toy", "n_train": [10]}], "losses": ["listmle"], "seeds": 3, "seed_block": 3,
            "epochs": 20, "randomness": randomness}
     (tmp_path / "cfg").mkdir(); (tmp_path / "cfg" / "s.yaml").write_text(yaml.safe_dump(cfg))
@@ -23,7 +23,7 @@ def test_a_study_row_is_trained_again_with_its_block(tmp_path, randomness):
     key = df.loc[df.seed == 1, "key"].item()
     r = _row(tmp_path / "runs", key, "--configs", tmp_path / "cfg")
     assert r.returncode == 0, r.stderr
-    assert "trained again with its seed block [0, 1, 2]" in r.stdout and r.stdout.rstrip().endswith("identical"), r.stdout
+    assert f"trained again {how}" in r.stdout and r.stdout.rstrip().endswith("identical"), r.stdout
     assert f"{df.loc[df.seed == 1, 'kendall_tau'].item():.6f}"[:6] in r.stdout
     bad = _row(tmp_path / "runs", "0" * 16, "--configs", tmp_path / "cfg")
     assert bad.returncode == 2 and "defines key '0000000000000000'" in bad.stderr
