@@ -254,8 +254,7 @@ def cmd_reproduce_row(args) -> str:
     from nasloss_nb.reproduce_row import reproduce_row
     df = reproduce_row(args.results, args.key, configs=args.configs, root=args.root)
     a, diff = df.attrs, int((~df["same"]).sum())
-    how = "alone (randomness 'member')" if a["block"] == [a["seed"]] and a["setting"].get("randomness") == "member" \
-        else f"with its seed block {a['block']}"
+    how = "alone (randomness 'member')" if a["setting"].get("randomness") == "member" else f"with its seed block {a['block']}"
     head = f"{a['kind']} row {args.key} of {args.results}: config {a['config']}, seed {a['seed']}, trained again {how}"
     return head + "\n" + df.to_string(index=False) + "\n" + ("identical" if not diff else f"{diff} of {len(df)} values differ")
 

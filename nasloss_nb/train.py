@@ -60,11 +60,12 @@ def _adam(params, lr: float, weight_decay: float, *, per_model: bool = False) ->
     """Adam, fused into one kernel per step where torch supports it (4x faster than the per-tensor loop on CPU here).
     per_model: `params` are stacks [S, ...] whose every model must step as it would alone (randomness='member')"""
     params = list(params)
-    groups = [{"params": params}]
-    if per_model:   # the fused CPU kernel rounds a tensor's last numel % W values (W: SIMD width, 8 or 16) in scalar code
-        odd = [p for p in params if p[0].numel() % 16]   # e.g. the [S, 1] head bias: its models' rounding would
-        groups = [g for g in ({"params": [p for p in params if not p[0].numel() % 16]},   # depend on their position
-                              {"params": odd, "fused": False, "foreach": True}) if g["params"]]   # foreach: all alike
+    # The fused CPU kernel rounds a tensor's last numel % W values (W: SIMD width, 8 or 16) in scalar code, the rest in
+    # SIMD: a stacked tensor whose per-model size is not a multiple of 16 (the [S, 1] head bias) would round its models
+    # by their position, so per_model steps those with foreach, which rounds every value alike
+    odd = [per_model and p[0].numel() % 16 != 0 for p in params]
+    groups = [g for g in ({"params": [p for p, o in zip(params, odd) if not o]},
+                          {"params": [p for p, o in zip(params, odd) if o], "fused": False, "foreach": True}) if g["params"]]
     try: return torch.optim.Adam(groups, lr=lr, weight_decay=weight_decay, fused=True)
     except (RuntimeError, ValueError): return torch.optim.Adam(groups, lr=lr, weight_decay=weight_decay)
 
@@ -168,28 +169,27 @@ def predict(model: nn.Module,              # a trained predictor
 
 # %% ../nbs/07_train.ipynb #rnd0a1b2
 def _summed_loss(loss_fn: Callable | Sequence[Callable], S: int, n: int, epochs: int, device: str = "cpu",
-                 per_member: bool = False) -> Callable[[Tensor, Tensor, int], tuple[Tensor, Tensor | None]]:
-    """(pred [S, b], target [S, b], epoch) -> (the sum over members of each member's loss, each member's loss [S] detached
-    if `per_member`, else None). `loss_fn`: one loss for every member (called once on the stack), or S losses, one per
-    member; members holding the same callable share one call"""
+                 per_member: bool = False) -> Callable[..., Tensor]:
+    """(pred [S, b], target [S, b], epoch, each=None) -> the sum over members of each member's loss, and each member's
+    loss written (detached) into `each` [S] when given. `loss_fn`: one loss for every member (called once on the
+    stack), or S losses, one per member; members holding the same callable share one call. `per_member`: a shared
+    call returns its lists' own losses (reduction='none'; their sum has the gradient of mean x k)"""
     fns = list(loss_fn) if isinstance(loss_fn, (list, tuple)) else [loss_fn] * S
     if len(fns) != S: raise InvalidParameterError(f"{len(fns)} losses for {S} models: give one loss, or one per model")
     groups: dict[int, tuple[Callable, list[int]]] = {}
     for s, f in enumerate(fns): groups.setdefault(id(f), (f, []))[1].append(s)
     parts = [(f, torch.tensor(idx, device=device), len(idx) == S, loss_context_keys(f),
               per_member and "reduction" in inspect.signature(f).parameters) for f, idx in groups.values()]
-    def summed(pred: Tensor, target: Tensor, epoch: int) -> tuple[Tensor, Tensor | None]:
+    def summed(pred: Tensor, target: Tensor, epoch: int, each: Tensor | None = None) -> Tensor:
         ctx = {"n_train": n, "progress": epoch / epochs}
-        total, each = 0, torch.empty(S, device=device) if per_member else None
+        total = 0
         for f, idx, whole, keys, own in parts:
             p, t = (pred, target) if whole else (pred[idx], target[idx])
             kw = {key: ctx[key] for key in keys}
-            if own:   # each list's loss: their sum has the gradient of mean x k (1 per list), and a list's own value
-                v = f(p, t, reduction="none", **kw); total = total + v.sum(); each[idx] = v.detach()
-            else:
-                v = f(p, t, **kw); total = total + v * len(idx)
-                if per_member: each[idx] = v.detach()
-        return total, each
+            v = f(p, t, reduction="none", **kw) if own else f(p, t, **kw)
+            total = total + (v.sum() if own else v * len(idx))
+            if each is not None: each[idx] = v.detach()      # a list's own loss, or (a loss without reduction) the call's
+        return total
     return summed
 
 def _member_call(models: Sequence[nn.Module], stacked: bool, dropout_gens: list | None) -> Callable:
@@ -241,7 +241,8 @@ def fit_many(models: Sequence[nn.Module],     # S predictors of one class and si
         raise InvalidParameterError("member_history=True needs randomness='member': under 'block' a copy's loss is not its own")
     summed = _summed_loss(loss_fn, S, n, epochs, device, per_member=member)
     watch = callback is not None and "models" in inspect.signature(callback).parameters
-    own, mine = ([dropout_generator(int(s)) for s in seeds] if member else None), []   # dropout streams; epoch losses per copy
+    own = [dropout_generator(int(s)) for s in seeds] if member else None   # each copy's dropout stream
+    mine, each = [], (torch.empty(S, device=device) if member_history else None)   # each copy's epoch losses; step losses
     feats = models[0].features(space, device)
     for m in models: m.to(device).train()
     stacked = vectorise != "vmap" and has_stacked
@@ -256,11 +257,11 @@ def fit_many(models: Sequence[nn.Module],     # S predictors of one class and si
         for epoch in range(epochs):
             per_seed = [_batches(n, batch_size, g) for g in gens]   # same batch sizes for every seed (same n)
             total = torch.zeros((), dtype=torch.float64, device=device)
-            totals = torch.zeros(S, dtype=torch.float64, device=device)   # each copy's (member_history)
+            totals = torch.zeros(S, dtype=torch.float64, device=device) if member_history else None   # each copy's
             for t in range(len(per_seed[0])):
                 b = torch.stack([ps[t] for ps in per_seed]).to(device)   # [S, b_t]
                 r = rows_t[ar, b]
-                loss, each = summed(call(params, buffers, {k: v[r] for k, v in feats.items()}), y_t[ar, b], epoch)
+                loss = summed(call(params, buffers, {k: v[r] for k, v in feats.items()}), y_t[ar, b], epoch, each)
                 total += _step(opt, loss) / S * b.shape[1]
                 if member_history: totals += each.double() * b.shape[1]
             sched.step()

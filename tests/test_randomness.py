@@ -10,6 +10,12 @@ from nasloss_nb.study import run_trial, run_trials
 from nasloss_nb.train import fit, fit_many, predict
 
 
+def _models(sp, kind, seeds, **kw):
+    "Fresh predictors, each with its seed's initial weights"
+    out = []
+    for s in seeds: torch.manual_seed(s); out.append(make_predictor(kind, sp, **kw))
+    return out
+
 
 @pytest.mark.parametrize("loss", ["hr", "listmle", "mape"])   # no draws; draws a tie order; a bound from each seed's targets
 def test_a_seed_is_the_same_alone_and_in_any_block(loss):
@@ -34,10 +40,7 @@ def test_a_model_without_forward_many_is_trained_one_copy_at_a_time_identically(
     sp = load_space("toy")
     rows = np.stack([np.random.default_rng(s).choice(len(sp), 12, replace=False) for s in range(3)])
     y = sp.val[rows] / 100
-    def models(seeds):
-        out = []
-        for s in seeds: torch.manual_seed(s); out.append(make_predictor("transformer", sp, d_model=16, d_inner=32))
-        return out
+    models = lambda seeds: _models(sp, "transformer", seeds, d_model=16, d_inner=32)
     from nasloss_nb.losses import loss_fn
     fn = loss_fn("hr")
     block, _ = fit_many(models([0, 1, 2]), fn, rows, y, sp, seeds=[0, 1, 2], epochs=5)
@@ -82,10 +85,7 @@ def test_a_gcn_alone_has_its_block_weights_to_the_last_bit():
     from nasloss_nb.losses import loss_fn
     sp = load_space("nb201", "cifar10")
     rows = np.stack([np.random.default_rng(s).choice(len(sp), 32, replace=False) for s in range(4)]); y = sp.val[rows] / 100
-    def models(seeds):
-        out = []
-        for s in seeds: torch.manual_seed(s); out.append(make_predictor("gcn", sp))
-        return out
+    models = lambda seeds: _models(sp, "gcn", seeds)
     block, _ = fit_many(models(range(4)), loss_fn("hr"), rows, y, sp, seeds=list(range(4)), epochs=3)
     alone, _ = fit_many(models([3]), loss_fn("hr"), rows[3:], y[3:], sp, seeds=[3], epochs=3)
     for k, v in block[3].state_dict().items(): assert torch.equal(v, alone[0].state_dict()[k]), k
@@ -98,11 +98,7 @@ def test_a_model_steps_alike_at_every_position_of_a_long_stack():
     from nasloss_nb.targets import fit_members
     sp, S = load_space("nb201", "cifar10"), 17
     rows = np.stack([np.random.default_rng(s).choice(len(sp), 156, replace=False) for s in range(S)]); y = sp.val[rows] / 100
-    def models(seeds):
-        out = []
-        for s in seeds: torch.manual_seed(s); out.append(make_predictor("gcn", sp, hidden=32, fc_hidden=32))
-        return out
+    models = lambda seeds: _models(sp, "gcn", seeds, hidden=32, fc_hidden=32)
     block = fit_members(models(range(S)), "listmle", sp, rows, y, None, list(range(S)), epochs=2, lr=0.005)
-    for s in (0,):
-        alone = fit_members(models([s]), "listmle", sp, rows[s:s + 1], y[s:s + 1], None, [s], epochs=2, lr=0.005)
-        for k, v in block[s][0].state_dict().items(): assert torch.equal(v, alone[0][0].state_dict()[k]), (s, k)
+    alone = fit_members(models([0]), "listmle", sp, rows[:1], y[:1], None, [0], epochs=2, lr=0.005)
+    for k, v in block[0][0].state_dict().items(): assert torch.equal(v, alone[0][0].state_dict()[k]), k
