@@ -208,6 +208,61 @@ def epoch_tau(model, space: TabularSpace, rows: np.ndarray, device: str = "cpu")
     return tau
 
 
+# %% ../nbs/09_study.ipynb #da95537d
+def _trial_data(space: TabularSpace, seeds: list[int], test_set: str, portion, n_train, target_scaling: str) -> tuple:
+    "Each seed's (train, test) split, the training rows of all seeds [S, m], their scaled targets [S, m], each seed's scaling"
+    splits = [_split(space, s, test_set, portion, n_train) for s in seeds]
+    raw = np.stack([space.val[tr] for tr, _ in splits])
+    scalings = [auto_scaling(r) if target_scaling == "auto" else target_scaling for r in raw]   # each seed from its own sample
+    y = np.stack([scale_targets(r, how) for r, how in zip(raw, scalings)])
+    return splits, np.stack([tr for tr, _ in splits]), y, scalings
+
+
+# %% ../nbs/09_study.ipynb #45e884f8
+def _trainer(space: TabularSpace, predictor: str, predictor_kwargs, seeds: list[int], loss: str, loss_kwargs,
+             settings: dict, callback, together: bool) -> Callable:
+    "The `train` that `run_trials`, `_choose_lr` and `_auto_fits` call: one training group of the trial's seeds"
+    live = {} if callback is None else {"callback": callback}
+    def train(which: list[int], rows_: np.ndarray, y_: np.ndarray, lr_: float, name: str = loss, kw: dict | None = loss_kwargs,
+              st: dict | None = None) -> list[tuple]:
+        "Fresh predictors for the seeds at positions `which`, trained on rows_/y_ [len(which), m] at lr_ with loss `name`"
+        ms = []
+        for i in which:
+            torch.manual_seed(seeds[i]); ms.append(make_predictor(predictor, space, **(predictor_kwargs or {})))
+        st = dict(st or settings, lr=lr_)
+        if st["randomness"] == "member":   # alone too: one code path, the same numbers (a watched model included)
+            watched = {"callback": lambda e, l, models: callback(e, l, model=models[0])} if _wants_model(callback) else live
+            return fit_members(ms, name, space, rows_, y_, kw, [seeds[i] for i in which], together=together, **st, **watched)
+        if together:
+            fn, used_kw = build_loss(name, space, y_[np.argmin(y_.max(1))], kw, seeds[which[0]])
+            ms, hist = fit_many(ms, fn, rows_, y_, space, seeds=[seeds[i] for i in which], **st, **live)
+            return [(m, hist, used_kw) for m in ms]
+        out = []
+        for m, tr, yy, i in zip(ms, rows_, y_, which):
+            fn, used_kw = build_loss(name, space, yy, kw, seeds[i])
+            cb = functools.partial(callback, model=m) if _wants_model(callback) else callback   # the model it watches
+            out.append((*fit(m, fn, tr, yy, space, seed=seeds[i], **st, callback=cb), used_kw))
+        return out
+    return train
+
+
+# %% ../nbs/09_study.ipynb #9d85e472
+def _trial_row(space: TabularSpace, fitted: tuple, split: tuple, seed: int, setting: dict, st: dict, scaling: str,
+               device: str) -> tuple[dict, np.ndarray]:
+    "One seed's row (`setting`: the columns its seeds share) and its test predictions; `fitted` is (model, history, loss kwargs)"
+    (m, hist, used_kw), (tr, te) = fitted, split
+    t1 = time.perf_counter()
+    pred = predict(m, space, te, device=device)
+    y_true = space.test if te is None else space.test[te]
+    s = setting
+    row = {"space": space.name, "task": space.task, "loss": s["loss"], "predictor": s["predictor"], "seed": seed,
+           "portion": s["portion"], "n_train": len(tr), "test_set": s["test_set"], "n_test": len(y_true),
+           **judge(y_true, pred), "train_seconds": s["train_seconds"], "predict_seconds": time.perf_counter() - t1,
+           "final_train_loss": hist[-1], "batched": s["batched"], **st, "target_scaling": scaling,
+           "loss_kwargs": repr(used_kw), "predictor_kwargs": s["predictor_kwargs"]}
+    return row, pred
+
+
 # %% ../nbs/09_study.ipynb #918f507d
 def run_trials(space: TabularSpace | str,     # a loaded space, or its load_space name
                loss: str,                     # key of losses.LOSSES, or 'auto' (chosen per seed: auto.select_losses)
@@ -238,46 +293,19 @@ def run_trials(space: TabularSpace | str,     # a loaded space, or its load_spac
     if isinstance(space, str): space = load_space(space, task)
     check_predictor(predictor, predictor_kwargs, space)
     seeds = [int(s) for s in seeds]
-    splits = [_split(space, s, test_set, portion, n_train) for s in seeds]
-    raw = np.stack([space.val[tr] for tr, _ in splits])
-    scalings = [auto_scaling(r) if target_scaling == "auto" else target_scaling for r in raw]   # each seed from its own sample
-    y = np.stack([scale_targets(r, how) for r, how in zip(raw, scalings)])
+    splits, tr_all, y, scalings = _trial_data(space, seeds, test_set, portion, n_train, target_scaling)
     given = dict(epochs=epochs, lr=lr)
     opt = optim_defaults(loss) if loss != "auto" else given   # None, never 0, means "the loss's default" (auto: the chosen one's)
     epochs = opt["epochs"] if epochs is None else epochs; lr = opt["lr"] if lr is None else lr
     settings = dict(epochs=epochs, lr=lr, weight_decay=weight_decay, batch_size=batch_size, device=device, randomness=randomness)
-    live = {} if callback is None else {"callback": callback}
     together = batched and len(seeds) > 1
-    tr_all = np.stack([tr for tr, _ in splits])
-
-    def train(which: list[int], rows_: np.ndarray, y_: np.ndarray, lr_: float, name: str = loss, kw: dict | None = loss_kwargs,
-              st: dict | None = None) -> list[tuple]:
-        "Fresh predictors for the seeds at positions `which`, trained on rows_/y_ [len(which), m] at lr_ with loss `name`"
-        ms = []
-        for i in which:
-            torch.manual_seed(seeds[i]); ms.append(make_predictor(predictor, space, **(predictor_kwargs or {})))
-        st = dict(st or settings, lr=lr_)
-        if st["randomness"] == "member":   # alone too: one code path, the same numbers (a watched model included)
-            watched = {"callback": lambda e, l, models: callback(e, l, model=models[0])} if _wants_model(callback) else live
-            return fit_members(ms, name, space, rows_, y_, kw, [seeds[i] for i in which], together=together, **st, **watched)
-        if together:
-            fn, used_kw = build_loss(name, space, y_[np.argmin(y_.max(1))], kw, seeds[which[0]])
-            ms, hist = fit_many(ms, fn, rows_, y_, space, seeds=[seeds[i] for i in which], **st, **live)
-            return [(m, hist, used_kw) for m in ms]
-        out = []
-        for m, tr, yy, i in zip(ms, rows_, y_, which):
-            fn, used_kw = build_loss(name, space, yy, kw, seeds[i])
-            cb = functools.partial(callback, model=m) if _wants_model(callback) else callback   # the model it watches
-            out.append((*fit(m, fn, tr, yy, space, seed=seeds[i], **st, callback=cb), used_kw))
-        return out
-
+    train = _trainer(space, predictor, predictor_kwargs, seeds, loss, loss_kwargs, settings, callback, together)
     t0 = time.perf_counter()
     everyone, sts, tables, scores = list(range(len(seeds))), [settings] * len(seeds), None, None
     if loss == "auto":
         fits, sts, tables, select_s = _auto_fits(train, space, seeds, tr_all, y, loss_kwargs, given, settings, predictor,
                                                  predictor_kwargs, together)
     elif lr_grid is None:
-        chosen, scores = [lr] * len(seeds), None
         fits = train(everyone, tr_all, y, lr)
     else:
         chosen, scores = _choose_lr(train, space, seeds, tr_all, y, lr_grid, holdout, select_by)
@@ -285,24 +313,17 @@ def run_trials(space: TabularSpace | str,     # a loaded space, or its load_spac
         for lr_ in dict.fromkeys(chosen):                     # one training group per chosen lr
             which = [i for i in everyone if chosen[i] == lr_]
             for i, f in zip(which, train(which, tr_all[which], y[which], lr_)): fits[i] = f
-    train_seconds = (time.perf_counter() - t0) / len(seeds)
+    setting = dict(loss=loss, predictor=predictor, portion=portion, test_set=test_set, predictor_kwargs=repr(predictor_kwargs or {}),
+                   train_seconds=(time.perf_counter() - t0) / len(seeds), batched=len(seeds) if together else 1)
     rows = []
-    for i, ((m, hist, used_kw), (tr, te), s) in enumerate(zip(fits, splits, seeds)):
-        t1 = time.perf_counter()
-        pred = predict(m, space, te, device=device)
-        y_true = space.test if te is None else space.test[te]
-        rows.append({"space": space.name, "task": space.task, "loss": loss, "predictor": predictor, "seed": s,
-                     "portion": portion, "n_train": len(tr), "test_set": test_set, "n_test": len(y_true),
-                     **judge(y_true, pred), "train_seconds": train_seconds,
-                     "predict_seconds": time.perf_counter() - t1, "final_train_loss": hist[-1],
-                     "batched": len(seeds) if batched and len(seeds) > 1 else 1, **sts[i],
-                     "target_scaling": scalings[i], "loss_kwargs": repr(used_kw),
-                     "predictor_kwargs": repr(predictor_kwargs or {})})
-        if tables is not None: rows[-1].update(_auto_columns(tables[i], select_s))
-        if keep_predictions: rows[-1]["prediction"] = pred
+    for i, (f, split, s) in enumerate(zip(fits, splits, seeds)):
+        row, pred = _trial_row(space, f, split, s, setting, sts[i], scalings[i], device)
+        if tables is not None: row.update(_auto_columns(tables[i], select_s))
+        if keep_predictions: row["prediction"] = pred
         if scores is not None:
-            rows[-1].update(lr=chosen[i], lr_grid=repr([float(x) for x in lr_grid]), holdout=holdout,
-                            lr_scores=repr([round(float(v), 4) for v in scores[:, i]]))
+            row.update(lr=chosen[i], lr_grid=repr([float(x) for x in lr_grid]), holdout=holdout,
+                       lr_scores=repr([round(float(v), 4) for v in scores[:, i]]))
+        rows.append(row)
     return rows
 
 

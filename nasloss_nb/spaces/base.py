@@ -17,7 +17,7 @@ Arch = tuple  # an architecture: an immutable tuple of ints
 SPLITS = ("val", "test")
 
 
-# %% ../../nbs/02_spaces.ipynb #7ced9e73
+# %% ../../nbs/02_spaces.ipynb #730052e4
 class TabularSpace:
     "A search space whose queryable architectures are the rows of a benchmark table"
     name: str = "tabular"            # load_space name
@@ -40,93 +40,111 @@ class TabularSpace:
         self._index = {tuple(r): i for i, r in enumerate(self.codes.tolist())}
         self._cache: dict = {}
 
-    # --- the table ---------------------------------------------------------------------------
     def __len__(self) -> int: return len(self.codes)
     def __iter__(self) -> Iterator[Arch]: return iter(self._index)
     def __contains__(self, arch) -> bool: return tuple(arch) in self._index
     def __repr__(self): return f"<{type(self).__name__} {self.name}/{self.task}: {len(self)} archs>"
 
-    def index(self, archs: Sequence[Arch]) -> np.ndarray:
-        "Row numbers of `archs` in the table; raises naming the first architecture that is not in it"
-        try: return np.fromiter((self._index[tuple(a)] for a in archs), dtype=np.int64, count=len(archs))
-        except KeyError as e:
-            raise UnknownNameError(f"{self.name}/{self.task}: architecture {e.args[0]} is not in the benchmark "
-                                   f"table ({len(self)} archs); it may be valid but unmeasured") from None
 
-    def values(self, split: str = "val") -> np.ndarray:
-        "The whole table's metric for `split` ('val' or 'test')"
-        return getattr(self, check_choice(split, SPLITS, "split"))
+# %% ../../nbs/02_spaces.ipynb #82b02955
+def _index(self: TabularSpace, archs: Sequence[Arch]) -> np.ndarray:
+    "Row numbers of `archs` in the table; raises naming the first architecture that is not in it"
+    try: return np.fromiter((self._index[tuple(a)] for a in archs), dtype=np.int64, count=len(archs))
+    except KeyError as e:
+        raise UnknownNameError(f"{self.name}/{self.task}: architecture {e.args[0]} is not in the benchmark "
+                               f"table ({len(self)} archs); it may be valid but unmeasured") from None
 
-    def query(self, archs: Sequence[Arch], split: str = "val") -> np.ndarray:
-        "Measured metric of each architecture (vectorised over the list)"
-        return self.values(split)[self.index(archs)]
+def _values(self: TabularSpace, split: str = "val") -> np.ndarray:
+    "The whole table's metric for `split` ('val' or 'test')"
+    return getattr(self, check_choice(split, SPLITS, "split"))
 
-    # --- sampling and neighbourhoods ----------------------------------------------------------
-    def sample(self, n: int, rng: np.random.Generator) -> list[Arch]:
-        "`n` distinct architectures of the table, uniformly at random"
-        if not 1 <= n <= len(self):
-            raise InvalidParameterError(f"sample size n={n} must be between 1 and {len(self)} (the table size)")
-        return [tuple(r) for r in self.codes[rng.choice(len(self), n, replace=False)].tolist()]
+def _query(self: TabularSpace, archs: Sequence[Arch], split: str = "val") -> np.ndarray:
+    "Measured metric of each architecture (vectorised over the list)"
+    return self.values(split)[self.index(archs)]
 
-    def is_valid(self, arch: Arch) -> bool:
-        "Whether `arch` is an architecture of the space (default: a row of the table)"
-        return tuple(arch) in self._index
+TabularSpace.index, TabularSpace.values, TabularSpace.query = _index, _values, _query
 
-    def neighbours(self, arch: Arch) -> list[Arch]:
-        "Every architecture that differs from `arch` in exactly one choice (valid or not)"
-        out = []
-        for i, choices in enumerate(self.choices(arch)):
-            for c in choices:
-                if c != arch[i]: out.append(arch[:i] + (c,) + arch[i + 1:])
-        return out
 
-    def choices(self, arch: Arch) -> list[Sequence[int]]:
-        "The allowed values of each position of `arch` (default: the values seen in the table)"
-        if "choices" not in self._cache:
-            self._cache["choices"] = [np.unique(c).tolist() for c in self.codes.T]
-        return self._cache["choices"]
+# %% ../../nbs/02_spaces.ipynb #3247bdcf
+def _sample(self: TabularSpace, n: int, rng: np.random.Generator) -> list[Arch]:
+    "`n` distinct architectures of the table, uniformly at random"
+    if not 1 <= n <= len(self):
+        raise InvalidParameterError(f"sample size n={n} must be between 1 and {len(self)} (the table size)")
+    return [tuple(r) for r in self.codes[rng.choice(len(self), n, replace=False)].tolist()]
 
-    def mutate(self, arch: Arch, rng: np.random.Generator, queryable: bool = True) -> Arch:
-        "A random valid neighbour of `arch` (one op or one edge changed); in the table if `queryable`"
-        arch = tuple(arch)
-        if not self.is_valid(arch): raise InvalidParameterError(f"{self.name}: cannot mutate invalid arch {arch}")
-        ok = [a for a in self.neighbours(arch) if a != arch and self.is_valid(a) and (not queryable or a in self)]
-        if not ok: raise NasLossError(f"{self.name}: {arch} has no valid neighbour")
-        return ok[rng.integers(len(ok))]
+def _is_valid(self: TabularSpace, arch: Arch) -> bool:
+    "Whether `arch` is an architecture of the space (default: a row of the table)"
+    return tuple(arch) in self._index
 
-    def canonical(self, arch: Arch) -> Arch:
-        "Representative of `arch`'s isomorphism class (default: the architecture itself)"
-        return tuple(arch)
+TabularSpace.sample, TabularSpace.is_valid = _sample, _is_valid
 
-    # --- graphs -------------------------------------------------------------------------------
-    def to_graph(self, arch: Arch) -> tuple[np.ndarray, np.ndarray]:
-        "(adjacency [N, N] uint8, op ids [N]) of one architecture: a directed DAG, ops on nodes"
-        raise NotImplementedError
 
-    def graphs(self) -> tuple[np.ndarray, np.ndarray]:
-        "Whole-table graphs: adjacency [A, V, V] uint8 and op ids [A, V] int16 (-1 = padding)"
-        A, V = len(self), self.max_nodes
-        adj, ops = np.zeros((A, V, V), np.uint8), np.full((A, V), -1, np.int16)
-        for i, a in enumerate(self):
-            g, o = self.to_graph(a); n = len(o)
-            adj[i, :n, :n], ops[i, :n] = g, o
-        return adj, ops
+# %% ../../nbs/02_spaces.ipynb #2bc4c465
+def _neighbours(self: TabularSpace, arch: Arch) -> list[Arch]:
+    "Every architecture that differs from `arch` in exactly one choice (valid or not)"
+    out = []
+    for i, choices in enumerate(self.choices(arch)):
+        for c in choices:
+            if c != arch[i]: out.append(arch[:i] + (c,) + arch[i + 1:])
+    return out
 
-    # --- presentation -------------------------------------------------------------------------
-    def arch_str(self, arch: Arch) -> str:
-        "Human-readable form of an architecture"
-        return str(tuple(arch))
+def _choices(self: TabularSpace, arch: Arch) -> list[Sequence[int]]:
+    "The allowed values of each position of `arch` (default: the values seen in the table)"
+    if "choices" not in self._cache:
+        self._cache["choices"] = [np.unique(c).tolist() for c in self.codes.T]
+    return self._cache["choices"]
 
-    def summary(self) -> dict:
-        "Size, metric names and the best architecture by validation and by test"
-        out = {"space": self.name, "task": self.task, "benchmark": self.label, "archs": len(self),
-               "val metric": self.metric_names["val"], "test metric": self.metric_names["test"]}
-        for split in SPLITS:
-            i = int(np.argmax(self.values(split)))
-            out[f"best by {split}"] = self.arch_str(tuple(self.codes[i].tolist()))
-            out[f"best by {split}: val"], out[f"best by {split}: test"] = float(self.val[i]), float(self.test[i])
-        if self.notes: out["notes"] = self.notes
-        return out
+def _mutate(self: TabularSpace, arch: Arch, rng: np.random.Generator, queryable: bool = True) -> Arch:
+    "A random valid neighbour of `arch` (one op or one edge changed); in the table if `queryable`"
+    arch = tuple(arch)
+    if not self.is_valid(arch): raise InvalidParameterError(f"{self.name}: cannot mutate invalid arch {arch}")
+    ok = [a for a in self.neighbours(arch) if a != arch and self.is_valid(a) and (not queryable or a in self)]
+    if not ok: raise NasLossError(f"{self.name}: {arch} has no valid neighbour")
+    return ok[rng.integers(len(ok))]
+
+def _canonical(self: TabularSpace, arch: Arch) -> Arch:
+    "Representative of `arch`'s isomorphism class (default: the architecture itself)"
+    return tuple(arch)
+
+TabularSpace.neighbours, TabularSpace.choices = _neighbours, _choices
+TabularSpace.mutate, TabularSpace.canonical = _mutate, _canonical
+
+
+# %% ../../nbs/02_spaces.ipynb #89141d77
+def _to_graph(self: TabularSpace, arch: Arch) -> tuple[np.ndarray, np.ndarray]:
+    "(adjacency [N, N] uint8, op ids [N]) of one architecture: a directed DAG, ops on nodes"
+    raise NotImplementedError
+
+def _graphs(self: TabularSpace) -> tuple[np.ndarray, np.ndarray]:
+    "Whole-table graphs: adjacency [A, V, V] uint8 and op ids [A, V] int16 (-1 = padding)"
+    A, V = len(self), self.max_nodes
+    adj, ops = np.zeros((A, V, V), np.uint8), np.full((A, V), -1, np.int16)
+    for i, a in enumerate(self):
+        g, o = self.to_graph(a); n = len(o)
+        adj[i, :n, :n], ops[i, :n] = g, o
+    return adj, ops
+
+TabularSpace.to_graph, TabularSpace.graphs = _to_graph, _graphs
+
+
+# %% ../../nbs/02_spaces.ipynb #49472e66
+def _arch_str(self: TabularSpace, arch: Arch) -> str:
+    "Human-readable form of an architecture"
+    return str(tuple(arch))
+
+def _summary(self: TabularSpace) -> dict:
+    "Size, metric names and the best architecture by validation and by test"
+    out = {"space": self.name, "task": self.task, "benchmark": self.label, "archs": len(self),
+           "val metric": self.metric_names["val"], "test metric": self.metric_names["test"]}
+    for split in SPLITS:
+        i = int(np.argmax(self.values(split)))
+        out[f"best by {split}"] = self.arch_str(tuple(self.codes[i].tolist()))
+        out[f"best by {split}: val"], out[f"best by {split}: test"] = float(self.val[i]), float(self.test[i])
+    if self.notes: out["notes"] = self.notes
+    return out
+
+TabularSpace.arch_str, TabularSpace.summary = _arch_str, _summary
+
 
 # %% ../../nbs/02_spaces.ipynb #d2565261
 def space_names() -> list[str]:
