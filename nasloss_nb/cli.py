@@ -294,11 +294,9 @@ def _run_args(p: argparse.ArgumentParser, unit: str) -> None:
     p.add_argument("--plan", action="store_true", help="print what would run, with a time estimate, and run nothing")
 
 
-# %% ../nbs/11_cli.ipynb #1bc7bc42
-def parser() -> argparse.ArgumentParser:
-    "The `nasloss` argument parser"
-    p = argparse.ArgumentParser(prog="nasloss", description="Loss functions for predictor-based NAS")
-    sub = p.add_subparsers(dest="command", required=True)
+# %% ../nbs/11_cli.ipynb #3bb5edef
+def _spaces_command(sub) -> None:
+    "`nasloss spaces`: summarise a space, a task, or the user's own table"
     sp = sub.add_parser("spaces", help="summarise a search space and its benchmark table")
     sp.add_argument("--space", default="nbgraph", help="one of: " + ", ".join(space_names()))
     sp.add_argument("--task", default=None, help="task / dataset (default: the space's first)")
@@ -308,12 +306,20 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--kind", default=None, choices=["graph", "edges", "sequence"], help="with --path: how rows write architectures (default: detected)")
     sp.add_argument("--json", action="store_true", help="print JSON")
     sp.set_defaults(func=cmd_spaces)
+
+def _run_commands(sub) -> None:
+    "`nasloss study` and `nasloss search`: run (or resume) a config"
     st = sub.add_parser("study", help="run (or resume) a sweep of loss-study trials from a YAML config")
     st.add_argument("config", help="sweep config (YAML), see nasloss_nb.sweep")
     _run_args(st, "trial"); st.set_defaults(func=cmd_study)
     se = sub.add_parser("search", help="run (or resume) predictor-guided searches and baselines from a YAML search config")
     se.add_argument("config", help="search config (YAML), see nasloss_nb.search")
     _run_args(se, "run"); se.set_defaults(func=cmd_search)
+
+
+# %% ../nbs/11_cli.ipynb #284d6d9e
+def _report_commands(sub) -> None:
+    "`nasloss report` and `nasloss readme`: tables of results folders, and the markdown that quotes them"
     rp = sub.add_parser("report", help="print the study tables (means +- s.e., findings) of a results folder as markdown")
     rp.add_argument("results", nargs="+", help="results folders written by `nasloss study` or `nasloss search` (read together: "
                                                 "several folders are one comparison, paired by seed)")
@@ -336,6 +342,11 @@ def parser() -> argparse.ArgumentParser:
     rd.add_argument("file", nargs="?", default="README.md", help="markdown file with report blocks (default: README.md)")
     rd.add_argument("--check", action="store_true", help="write nothing; exit 1 when a block differs from its command's output")
     rd.set_defaults(func=cmd_readme)
+
+
+# %% ../nbs/11_cli.ipynb #7c3b03bf
+def _reproduce_commands(sub) -> None:
+    "`nasloss reproduce` (the notebooks, one HTML report) and `nasloss reproduce-row` (one committed row)"
     from nasloss_nb.reproduce import EXPERIMENTS
     rr = sub.add_parser("reproduce", help="run the experiment notebooks with papermill and write one offline HTML report")
     rr.add_argument("names", nargs="+", choices=[*EXPERIMENTS, "all"], metavar="NAME",
@@ -352,6 +363,9 @@ def parser() -> argparse.ArgumentParser:
     rw.add_argument("--configs", default=None, help="folder of the config that wrote it (default: experiments/configs)")
     rw.add_argument("--root", default=None, help="data root (default: $NASLOSS_DATA)")
     rw.set_defaults(func=cmd_reproduce_row)
+
+def _quickstart_command(sub) -> None:
+    "`nasloss quickstart`: a real two-minute study"
     qs = sub.add_parser("quickstart", help="a real two-minute loss study on NAS-Bench-Graph (Cora): which loss here?")
     qs.add_argument("--out", default="nasloss-quickstart", help="folder for results/ and report.html (default: nasloss-quickstart)")
     qs.add_argument("--seeds", type=int, default=5, help="seeds per loss (default 5)")
@@ -359,6 +373,18 @@ def parser() -> argparse.ArgumentParser:
     qs.add_argument("--workers", type=_workers, default=1, help="local worker processes (>= 1)")
     qs.add_argument("--quiet", action="store_true", help="no progress bar")
     qs.set_defaults(func=cmd_quickstart)
+
+
+# %% ../nbs/11_cli.ipynb #8509d5b1
+def parser() -> argparse.ArgumentParser:
+    "The `nasloss` argument parser"
+    p = argparse.ArgumentParser(prog="nasloss", description="Loss functions for predictor-based NAS")
+    sub = p.add_subparsers(dest="command", required=True)
+    _spaces_command(sub)
+    _run_commands(sub)
+    _report_commands(sub)
+    _reproduce_commands(sub)
+    _quickstart_command(sub)
     return p
 
 

@@ -43,60 +43,69 @@ class Cluster:
         try: self.resources = self._check_workers(timeout)
         except BaseException: self.close(); raise
 
-    def _check_workers(self, timeout: float) -> dict | None:
-        "Resources each training asks for; refuses a cluster where trainings would share a worker"
-        try: self.client.wait_for_workers(1, timeout=timeout)
-        except TimeoutError:
-            raise NasLossError(f"the Dask scheduler {self.address} has no workers after {timeout:g} s: start some "
-                               f"(dask worker {self.address} --nthreads 1)") from None
-        ws = self.client.scheduler_info(n_workers=-1)["workers"]
-        if all((w.get("resources") or {}).get("train", 0) >= 1 for w in ws.values()): return {"train": 1}
-        multi = {a: w["nthreads"] for a, w in ws.items() if w["nthreads"] > 1}
-        if multi:
-            raise InvalidParameterError(
-                f"Dask worker(s) {', '.join(f'{a} ({n} threads)' for a, n in multi.items())} would run several trainings "
-                "at once: start workers with --nthreads 1, or give every worker --resources train=1")
-        return None
-
-    def check_device(self, device: str) -> None:
-        "Refuse `device` unless every worker's torch has it ('auto' and 'cpu' always work): before anything is sent"
-        if device in ("cpu", "auto"): return
-        def probe(device=device):
-            from nasloss_nb.core import check_device
-            try: check_device(device); return None
-            except InvalidParameterError as e: return str(e)
-        bad = {a: why for a, why in self.client.run(probe).items() if why}
-        if bad:
-            why = next(iter(bad.values())).split(": ", 1)[-1]           # the worker's reason, without its device= prefix
-            raise InvalidParameterError(f"device={device!r} is not on Dask worker(s) {', '.join(sorted(bad))}: {why} "
-                                        "('auto' uses each worker's GPU when it has one)")
-
-    def train(self, jobs: dict,                      # {key: keyword arguments of `fn`, one of them `arch`}
-              fn: Callable,                          # the worker function (importable on the workers)
-              describe: Callable = str):             # arch -> text, for the error when workers keep dying
-        "Yield (key, result) for each job as its task finishes"
-        from distributed import KilledWorker, as_completed
-        futs = {}
-        for key, job in jobs.items():
-            tag = hashlib.sha1(",".join(map(str, job["arch"])).encode()).hexdigest()[:10]
-            futs[self.client.submit(fn, **job, pure=False, resources=self.resources,
-                                    key=f"nasloss-train-{tag}-{uuid.uuid4().hex[:6]}")] = key
-        try:
-            for f in as_completed(futs):
-                try: yield futs[f], f.result()
-                except KilledWorker as e:
-                    raise NasLossError(f"training {futs[f]} ({describe(jobs[futs[f]]['arch'])}) killed every "
-                                       f"worker that ran it ({e}); finished trainings are cached: a rerun trains only "
-                                       "what is left") from None
-        finally:
-            left = [f for f in futs if not f.done()]
-            if left: self.client.cancel(left)
-
-    def events(self) -> list[dict]:
-        "The scheduler's log of trainings (start / done, worker, pid, device), oldest first"
-        return [m for _, m in self.client.get_events(EVENT_TOPIC)]
-
     def close(self) -> None:
         "Close the client when this object opened it"
         if self.owned: self.client.close()
     def __repr__(self): return f"<Cluster {self.address}, {len(self.client.nthreads())} workers>"
+
+
+# %% ../nbs/08b_cluster.ipynb #ff45e955
+def _check_workers(self: Cluster, timeout: float) -> dict | None:
+    "Resources each training asks for; refuses a cluster where trainings would share a worker"
+    try: self.client.wait_for_workers(1, timeout=timeout)
+    except TimeoutError:
+        raise NasLossError(f"the Dask scheduler {self.address} has no workers after {timeout:g} s: start some "
+                           f"(dask worker {self.address} --nthreads 1)") from None
+    ws = self.client.scheduler_info(n_workers=-1)["workers"]
+    if all((w.get("resources") or {}).get("train", 0) >= 1 for w in ws.values()): return {"train": 1}
+    multi = {a: w["nthreads"] for a, w in ws.items() if w["nthreads"] > 1}
+    if multi:
+        raise InvalidParameterError(
+            f"Dask worker(s) {', '.join(f'{a} ({n} threads)' for a, n in multi.items())} would run several trainings "
+            "at once: start workers with --nthreads 1, or give every worker --resources train=1")
+    return None
+
+def _check_device(self: Cluster, device: str) -> None:
+    "Refuse `device` unless every worker's torch has it ('auto' and 'cpu' always work): before anything is sent"
+    if device in ("cpu", "auto"): return
+    def probe(device=device):
+        from nasloss_nb.core import check_device
+        try: check_device(device); return None
+        except InvalidParameterError as e: return str(e)
+    bad = {a: why for a, why in self.client.run(probe).items() if why}
+    if bad:
+        why = next(iter(bad.values())).split(": ", 1)[-1]           # the worker's reason, without its device= prefix
+        raise InvalidParameterError(f"device={device!r} is not on Dask worker(s) {', '.join(sorted(bad))}: {why} "
+                                    "('auto' uses each worker's GPU when it has one)")
+
+Cluster._check_workers, Cluster.check_device = _check_workers, _check_device
+
+
+# %% ../nbs/08b_cluster.ipynb #6ffbb441
+def _train(self: Cluster, jobs: dict,                      # {key: keyword arguments of `fn`, one of them `arch`}
+          fn: Callable,                          # the worker function (importable on the workers)
+          describe: Callable = str):             # arch -> text, for the error when workers keep dying
+    "Yield (key, result) for each job as its task finishes"
+    from distributed import KilledWorker, as_completed
+    futs = {}
+    for key, job in jobs.items():
+        tag = hashlib.sha1(",".join(map(str, job["arch"])).encode()).hexdigest()[:10]
+        futs[self.client.submit(fn, **job, pure=False, resources=self.resources,
+                                key=f"nasloss-train-{tag}-{uuid.uuid4().hex[:6]}")] = key
+    try:
+        for f in as_completed(futs):
+            try: yield futs[f], f.result()
+            except KilledWorker as e:
+                raise NasLossError(f"training {futs[f]} ({describe(jobs[futs[f]]['arch'])}) killed every "
+                                   f"worker that ran it ({e}); finished trainings are cached: a rerun trains only "
+                                   "what is left") from None
+    finally:
+        left = [f for f in futs if not f.done()]
+        if left: self.client.cancel(left)
+
+def _events(self: Cluster) -> list[dict]:
+    "The scheduler's log of trainings (start / done, worker, pid, device), oldest first"
+    return [m for _, m in self.client.get_events(EVENT_TOPIC)]
+
+Cluster.train, Cluster.events = _train, _events
+
