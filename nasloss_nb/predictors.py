@@ -41,6 +41,8 @@ def _bits(n: int, device, generator: torch.Generator | None = None) -> Tensor:
     else: r = torch.randint(-2**63, 2**63 - 1, ((n + 3) // 4,), dtype=torch.int64, generator=generator).to(device)
     return r.view(torch.int16)[:n]
 
+
+# %% ../nbs/05_predictors.ipynb #0f6c166f
 def _dropout_bits(h: Tensor) -> Tensor:
     "Random int16 bits shaped like h: from the global RNG, the one generator set, or member s's generator for h[s]"
     gens = _DROPOUT_GENERATORS.get()
@@ -61,6 +63,8 @@ def dropout_generators(gens: torch.Generator | Sequence[torch.Generator] | None)
     try: yield
     finally: _DROPOUT_GENERATORS.reset(token)
 
+
+# %% ../nbs/05_predictors.ipynb #53f67f83
 class FastDropout(nn.Dropout):
     "`nn.Dropout` whose mask comes from `fast_dropout` (p used to 1/65536); works under `torch.func.vmap`"
     def forward(self, x: Tensor) -> Tensor: return fast_dropout(x, self.p) if self.training else x

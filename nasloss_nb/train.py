@@ -71,6 +71,8 @@ def _adam(params, lr: float, weight_decay: float, *, per_model: bool = False) ->
 
 RANDOMNESS = ("member", "block")   # see `fit_many`
 
+
+# %% ../nbs/07_train.ipynb #563621a5
 def check_randomness(randomness: str) -> str:
     "`randomness` if it is one of RANDOMNESS, else a clear error"
     if randomness not in RANDOMNESS:
@@ -192,6 +194,8 @@ def _summed_loss(loss_fn: Callable | Sequence[Callable], S: int, n: int, epochs:
         return total
     return summed
 
+
+# %% ../nbs/07_train.ipynb #081c8ea8
 def _member_call(models: Sequence[nn.Module], stacked: bool, dropout_gens: list | None) -> Callable:
     "(params, buffers, batch) -> [S, b] scores of the S stacked copies: `forward_many`, vmap, or (own dropout streams, no forward_many) one copy at a time"
     from torch.func import functional_call, vmap
@@ -207,6 +211,25 @@ def _member_call(models: Sequence[nn.Module], stacked: bool, dropout_gens: list 
                 out.append(one({k: v[s] for k, v in p.items()}, {k: v[s] for k, v in b.items()}, {k: v[s] for k, v in x.items()}))
         return torch.stack(out)
     return each
+
+
+# %% ../nbs/07_train.ipynb #0220a337
+def _check_many(models, rows: np.ndarray, y: np.ndarray, seeds, vectorise: str, randomness: str, member_history: bool
+               ) -> tuple[bool, bool]:
+    "`fit_many`'s arguments checked before any work: (train the stacked forward_many?, randomness 'member'?)"
+    S, n = rows.shape
+    if y.shape != (S, n) or len(seeds) != S or len(models) != S:
+        raise InvalidParameterError(f"need S={len(models)} models, seeds and rows/targets of shape [S, n]; "
+                                    f"got rows {rows.shape}, y {y.shape}, {len(seeds)} seeds")
+    if vectorise not in ("auto", "vmap", "stacked"):
+        raise InvalidParameterError(f"vectorise={vectorise!r}: use one of 'auto', 'vmap', 'stacked'")
+    has_stacked = hasattr(models[0], "forward_many")
+    if vectorise == "stacked" and not has_stacked:
+        raise InvalidParameterError(f"{type(models[0]).__name__} has no forward_many: use vectorise='vmap'")
+    member = check_randomness(randomness) == "member"
+    if member_history and not member:
+        raise InvalidParameterError("member_history=True needs randomness='member': under 'block' a copy's loss is not its own")
+    return vectorise != "vmap" and has_stacked, member
 
 
 # %% ../nbs/07_train.ipynb #78ee3033
@@ -227,25 +250,14 @@ def fit_many(models: Sequence[nn.Module],     # S predictors of one class and si
     from torch.func import stack_module_state
     rows, y = np.asarray(rows), np.asarray(y, dtype=np.float32)
     S, n = rows.shape
-    if y.shape != (S, n) or len(seeds) != S or len(models) != S:
-        raise InvalidParameterError(f"need S={len(models)} models, seeds and rows/targets of shape [S, n]; "
-                                    f"got rows {rows.shape}, y {y.shape}, {len(seeds)} seeds")
+    stacked, member = _check_many(models, rows, y, seeds, vectorise, randomness, member_history)
     _check_setup(n, y, epochs, batch_size, lr)
-    if vectorise not in ("auto", "vmap", "stacked"):
-        raise InvalidParameterError(f"vectorise={vectorise!r}: use one of 'auto', 'vmap', 'stacked'")
-    has_stacked = hasattr(models[0], "forward_many")
-    if vectorise == "stacked" and not has_stacked:
-        raise InvalidParameterError(f"{type(models[0]).__name__} has no forward_many: use vectorise='vmap'")
-    member = check_randomness(randomness) == "member"
-    if member_history and not member:
-        raise InvalidParameterError("member_history=True needs randomness='member': under 'block' a copy's loss is not its own")
     summed = _summed_loss(loss_fn, S, n, epochs, device, per_member=member)
     watch = callback is not None and "models" in inspect.signature(callback).parameters
     own = [dropout_generator(int(s)) for s in seeds] if member else None   # each copy's dropout stream
     mine, each = [], (torch.empty(S, device=device) if member_history else None)   # each copy's epoch losses; step losses
     feats = models[0].features(space, device)
     for m in models: m.to(device).train()
-    stacked = vectorise != "vmap" and has_stacked
     params, buffers = stacked_params(models) if stacked else stack_module_state(list(models))
     call = _member_call(models, stacked, own)
     rows_t, y_t = torch.as_tensor(rows, device=device), torch.as_tensor(y, device=device)
