@@ -191,6 +191,23 @@ def setting_info(df: pd.DataFrame, keys: list[str]) -> dict:
     return {(k if isinstance(k, tuple) else (k,)): (None if pd.isna(p) else float(p), s) for k, (p, s) in g.iterrows()}
 
 
+# %% ../nbs/12_report.ipynb #71995054
+def _metric_bars(fig: go.Figure, part: pd.DataFrame, labels: list[str], m: str, error: str, z: float | None,
+                 row: int, col: int) -> tuple[pd.Series, pd.Series]:
+    "One panel of `study_figure`: each loss's mean `m` (+- error), faded when worse than the best by more than z s.e.; (means, errors)"
+    mean, e = part[f"{m} mean"], _err(part, m, error)
+    have = mean.dropna()
+    alpha = [1.0] * len(labels)
+    if z is not None and len(have):
+        best, tie = best_tied(have, part.loc[have.index, f"{m} sem"], m, z)
+        alpha = [1.0 if l == best or bool(tie.get(l, False)) else FADED for l in labels]
+    say = [("best, or tied with it" if a == 1 else f"worse than the best by > {z:g} s.e.") if z is not None else "" for a in alpha]
+    fig.add_bar(x=labels, y=mean, error_y=dict(type="data", array=e), row=row, col=col, showlegend=False,
+                marker=dict(color=[_color(l) for l in labels], opacity=alpha), customdata=say,
+                hovertemplate="%{x}: %{y:.4g}<br>%{customdata}<extra></extra>")
+    return mean, e
+
+
 # %% ../nbs/12_report.ipynb #bb3171a7
 def study_figure(df: pd.DataFrame, metrics: list[str] = ("precision@0.5", "n@10", "kendall_tau"),
                  title: str = "loss study",
@@ -217,31 +234,29 @@ def study_figure(df: pd.DataFrame, metrics: list[str] = ("precision@0.5", "n@10"
         part = sm.merge(pd.DataFrame([c]), on=keys).set_index("label").reindex(labels)
         portion, test_set = info[tuple(c[k] for k in keys)]
         for i, m in enumerate(metrics, 1):
-            mean, e = part[f"{m} mean"], _err(part, m, error)
-            have = mean.dropna()
-            alpha = [1.0] * len(labels)
-            if z is not None and len(have):
-                best, tie = best_tied(have, part.loc[have.index, f"{m} sem"], m, z)
-                alpha = [1.0 if l == best or bool(tie.get(l, False)) else FADED for l in labels]
-            say = [("best, or tied with it" if a == 1 else f"worse than the best by > {z:g} s.e.") if z is not None else "" for a in alpha]
-            fig.add_bar(x=labels, y=mean, error_y=dict(type="data", array=e), row=i, col=j, showlegend=False,
-                        marker=dict(color=[_color(l) for l in labels], opacity=alpha), customdata=say,
-                        hovertemplate="%{x}: %{y:.4g}<br>%{customdata}<extra></extra>")
+            mean, e = _metric_bars(fig, part, labels, m, error, z, i, j)
             pb = paper_best(c["space"], c["task"], c["predictor"], portion, m, test_set) if paper else None
-            if pb in have.index:
+            if pb in mean.dropna().index:
                 fig.add_scatter(x=[pb], y=[(mean[pb] + np.nan_to_num(e[pb])) * 1.06], mode="markers", row=i, col=j,
                                 marker=dict(symbol="star", size=12, color="#222"), name="the paper's best (its text)",
                                 legendgroup="paper", showlegend=not starred,
                                 hovertemplate=f"the paper names {pb} best for {m} here<extra></extra>")
                 starred = True
     _family_legend(fig, labels)
+    return _study_layout(fig, len(metrics), title, error, z, starred, notes, col_lines, width)
+
+
+# %% ../nbs/12_report.ipynb #0c35dd9c
+def _study_layout(fig: go.Figure, n_metrics: int, title: str, error: str, z: float | None, starred: bool, notes, col_lines: int,
+                  width: int | None) -> go.Figure:
+    "`study_figure`'s title, notes (what fading and the star mean), height and legend"
     bars = "95% CI" if error == "ci95" else "s.e."
     notes = ([f"faded: worse than the best by more than {z:g} s.e." + ("; ★: the loss the paper names best" if starred else "")]
              if z is not None else []) + list(notes)
     top = _top(notes, col_lines)
     fig.update_annotations(font_size=11); fig.update_xaxes(tickangle=-60, tickfont_size=10)
-    return fig.update_layout(title=figure_title(f"{title} (mean over seeds, bars: {bars})", notes), height=250 * len(metrics) + 160 + top,
-                             width=width, legend=dict(orientation="h", yanchor="top", y=-0.22 / len(metrics) - 0.03, title="loss family"),
+    return fig.update_layout(title=figure_title(f"{title} (mean over seeds, bars: {bars})", notes), height=250 * n_metrics + 160 + top,
+                             width=width, legend=dict(orientation="h", yanchor="top", y=-0.22 / n_metrics - 0.03, title="loss family"),
                              margin=dict(l=50, r=40, t=top, b=40))
 
 # %% ../nbs/12_report.ipynb #b5b7f9a8
@@ -280,6 +295,16 @@ def topk_figure(df: pd.DataFrame, space: str, task: str | None = None, width: in
     return fig.update_layout(title=figure_title(f"{space}{'/' + task if task else ''}: top-ranking metrics as T and K grow", list(notes)),
                              height=440 + top, width=width, margin=dict(t=top), legend=dict(orientation="h", yanchor="top", y=-0.25))
 
+# %% ../nbs/12_report.ipynb #e12a65b2
+def _one_predictor(df: pd.DataFrame, predictor: str | None) -> pd.DataFrame:
+    "The rows of `predictor` (None: 'gcn', or the table's only predictor); a clear error when it has none"
+    preds = sorted(df["predictor"].dropna().unique()) if "predictor" in df else []
+    if predictor is None: predictor = preds[0] if len(preds) == 1 else "gcn"
+    part = df[df["predictor"] == predictor] if preds else df
+    if part.empty: raise InvalidParameterError(f"no results for predictor {predictor!r}; have: {', '.join(preds) or 'none'} (pass predictor=)")
+    return part
+
+
 # %% ../nbs/12_report.ipynb #9b8f692a
 def portion_figure(df: pd.DataFrame, metrics: list[str] = ("precision@0.5", "n@10", "kendall_tau"),
                    predictor: str | None = None,  # default: 'gcn' if the table has it, else its only predictor
@@ -288,12 +313,7 @@ def portion_figure(df: pd.DataFrame, metrics: list[str] = ("precision@0.5", "n@1
                    notes: list[str] = (),         # lines under the title
                   ) -> go.Figure:
     "Lines of each loss label's mean metric (+- s.e. or 95% CI) against n_train (log axis, ticks at the studied sizes): rows = metrics, columns = space/task"
-    df = results_table(df)
-    preds = sorted(df["predictor"].dropna().unique()) if "predictor" in df else []
-    if predictor is None: predictor = preds[0] if len(preds) == 1 else "gcn"
-    part = df[df["predictor"] == predictor] if preds else df
-    if part.empty: raise InvalidParameterError(f"no results for predictor {predictor!r}; have: {', '.join(preds) or 'none'} (pass predictor=)")
-    sm = summary(part, metrics)
+    sm = summary(_one_predictor(results_table(df), predictor), metrics)
     cols = sm[["space", "task"]].drop_duplicates().to_dict("records")
     titles = [_setting_title(c, title_chars(width, len(cols)), size=False) for c in cols]
     col_lines = max(t.count("<br>") + 1 for t in titles)

@@ -5,10 +5,12 @@
 # %% ../nbs/13e_search_report.ipynb #imp13port
 from __future__ import annotations
 import json
+from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from .core import InvalidParameterError, check_choice
 from .search import BASELINES
+if TYPE_CHECKING: import plotly.graph_objects as go     # plotly is imported where a figure is drawn
 
 
 # %% auto #0
@@ -205,6 +207,29 @@ def _panel_traces(fig, p: pd.DataFrame, labels: list[str], style: dict, fl: floa
     return top
 
 
+# %% ../nbs/13e_search_report.ipynb #a4f03736
+def _panel_info(c: pd.DataFrame, sp: str, task: str, value: str, floor: float | None) -> tuple:
+    "One panel of `search_figure`: (its curves, where regret 0 is drawn, the value's unit, the reference and what it is)"
+    p = c[(c["space"] == sp) & (c["task"] == task)]
+    fl = floor or regret_floor(p[["regret_q25", "regret_median", "regret_q75"]].to_numpy())
+    unit = f"{value} error %" if sp in ERROR_SPACES else f"{value} value"
+    return p, fl, unit, float(p["reference"].iloc[0]), p["reference_kind"].iloc[0]
+
+def _draw_panel(fig: go.Figure, info: tuple, labels: list[str], style: dict, n0: int, seen: set, j: int, ncol: int) -> None:
+    "Panel j of `search_figure`: every method's curve and band, the regret-0 line, the shared initial sample in grey, log axes"
+    (p, fl, unit, ref, kind), (row, col) = info, divmod(j, ncol)
+    row, col = row + 1, col + 1
+    top = _panel_traces(fig, p, labels, style, fl, n0, unit, seen, row, col)
+    fig.add_scatter(x=[1, p["query"].max()], y=[fl, fl], mode="lines", line=dict(color="black", dash="dot", width=1),
+                    name="regret 0 (reference reached)", legendgroup="reference", showlegend=j == 0,
+                    hovertemplate=f"{kind} {ref:.4g}: regret 0, drawn at {fl:.2g}<extra></extra>", row=row, col=col)
+    if n0 > 1: fig.add_vrect(x0=1, x1=n0, fillcolor="#bdbdbd", opacity=0.35, line_width=0, layer="below", row=row, col=col)
+    span = [np.log10(fl) - 0.15, np.log10(top) + 0.1]
+    fig.update_yaxes(type="log", dtick=1 if span[1] - span[0] >= 2 else "D2", range=span, row=row, col=col,   # decades, or 1-2-5
+                     title_text=f"regret to the {kind} (log)")
+    fig.update_xaxes(title_text="queried architectures", row=row, col=col)
+
+
 # %% ../nbs/13e_search_report.ipynb #dc19166c
 def search_figure(df: pd.DataFrame,            # search history (`run_searches`, `search_results`): any spaces, methods
                   title: str | None = None,    # None: says what is drawn
@@ -223,14 +248,10 @@ def search_figure(df: pd.DataFrame,            # search history (`run_searches`,
     panels = sorted({(s, t) for s, t in zip(c["space"], c["task"])}, key=lambda p: task_order(*p))
     nrow, ncol = _grid(len(panels), cols)
     labels = _method_order(list(c["label"].unique()), "pw"); style = _method_style(labels)
-    heads, info = [], {}
-    for sp, task in panels:
-        p = c[(c["space"] == sp) & (c["task"] == task)]
-        fl = floor or regret_floor(p[["regret_q25", "regret_median", "regret_q75"]].to_numpy())
-        unit, ref, kind = (f"{value} error %" if sp in ERROR_SPACES else f"{value} value"), float(p["reference"].iloc[0]), p["reference_kind"].iloc[0]
-        info[(sp, task)] = (p, fl, unit, ref, kind)
-        heads.append("<br>".join(wrap_label(t, title_chars(width, ncol) * 6 // 5) for t in
-                                 (f"{sp}/{task}", f"{unit}: {kind} {ref:.4g}", f"regret 0 drawn at {fl:.2g}")))
+    info = {(sp, task): _panel_info(c, sp, task, value, floor) for sp, task in panels}
+    heads = ["<br>".join(wrap_label(t, title_chars(width, ncol) * 6 // 5) for t in
+                         (f"{sp}/{task}", f"{unit}: {kind} {ref:.4g}", f"regret 0 drawn at {fl:.2g}"))
+             for (sp, task), (_, fl, unit, ref, kind) in info.items()]
     lines = max(h.count("<br>") + 1 for h in heads)
     gap = 17 * lines + 70                                                  # px between rows: titles, ticks, axis title
     cell = max(300, (29 * (len(labels) + 2) - (nrow - 1) * gap) // nrow)   # px per panel, and room for the legend
@@ -238,18 +259,8 @@ def search_figure(df: pd.DataFrame,            # search history (`run_searches`,
                         vertical_spacing=gap / (nrow * cell + (nrow - 1) * gap) if nrow > 1 else 0.1)
     seen = set()
     for j, (sp, task) in enumerate(panels):
-        (row, col), (p, fl, unit, ref, kind) = divmod(j, ncol), info[(sp, task)]
-        row, col = row + 1, col + 1
         n0 = _n_init(df[(df["space"] == sp) & (df["task"] == task)])
-        top = _panel_traces(fig, p, labels, style, fl, n0, unit, seen, row, col)
-        fig.add_scatter(x=[1, p["query"].max()], y=[fl, fl], mode="lines", line=dict(color="black", dash="dot", width=1),
-                        name="regret 0 (reference reached)", legendgroup="reference", showlegend=j == 0,
-                        hovertemplate=f"{kind} {ref:.4g}: regret 0, drawn at {fl:.2g}<extra></extra>", row=row, col=col)
-        if n0 > 1: fig.add_vrect(x0=1, x1=n0, fillcolor="#bdbdbd", opacity=0.35, line_width=0, layer="below", row=row, col=col)
-        span = [np.log10(fl) - 0.15, np.log10(top) + 0.1]
-        fig.update_yaxes(type="log", dtick=1 if span[1] - span[0] >= 2 else "D2", range=span, row=row, col=col,   # decades, or 1-2-5
-                         title_text=f"regret to the {kind} (log)")
-        fig.update_xaxes(title_text="queried architectures", row=row, col=col)
+        _draw_panel(fig, info[(sp, task)], labels, style, n0, seen, j, ncol)
     notes = wrap_label(f"Regret (lower is better): how far {_WHAT[value]} is from the reference (the table's global best; with "
                        "no table, the best any run here reached). Line: median over runs; band: 25-75% of runs. Log axis: "
                        "regret 0 is drawn at the floor (dotted line). Grey: the initial random sample every method shares; "
@@ -267,31 +278,31 @@ def is_better(space: str, a: float, b: float) -> bool:
     return a < b if space in ERROR_SPACES else a > b
 
 
-# %% ../nbs/13e_search_report.ipynb #0472f7c4
-def search_findings(df: pd.DataFrame, reference: str = "pw", singles=("mse", "hr", "listmle", "warp", "mape", "ew"),
-                    small: int = 50) -> pd.DataFrame:
-    "The paper's search claims, each with our evidence and a verdict"
-    t = search_table(df, reference)
-    t = t[t["runs"].notna() & ~t["method"].str.startswith("our")]
+# %% ../nbs/13e_search_report.ipynb #6c0ab48d
+def _pw_claim(sp: str, task: str, g: pd.DataFrame, reference: str, singles) -> dict | None:
+    "PW against every single loss of one setting (`g`: `search_table` rows indexed by method), or None when either is missing"
+    if reference not in g.index: return None
+    ref = g.loc[reference, "mean"]
+    sg = g[g.index.isin(singles)]
+    if sg.empty: return None
+    pc = f"p vs {reference}"
+    tied = [m for m in sg.index if np.isclose(sg.loc[m, "mean"], ref, rtol=0, atol=1e-9)]
+    worse = [m for m in sg.index if m not in tied and not is_better(sp, ref, sg.loc[m, "mean"])]
+    better = [m for m in sg.index if m not in tied + worse]
+    sig = [m for m in better if sg.loc[m, pc] < 0.05]
+    return {"claim": "PW finds better architectures than every single loss", "where": f"{sp}/{task}",
+            "evidence": f"PW {ref:.4f}; " + ", ".join(f"{m} {sg.loc[m, 'mean']:.4f} (p={sg.loc[m, pc]:.2g})" for m in sg.index)
+                        + f"; significantly better (p<0.05) than: {', '.join(sig) or 'none'}",
+            "verdict": ("yes" if len(sig) == len(sg) else f"in mean only (significant against {len(sig)} of {len(sg)})")
+                       if len(better) == len(sg) else "no" if not better else
+                       "partly (" + "; ".join(x for x in (f"equal mean to {', '.join(tied)}" if tied else "",
+                                                          f"worse than {', '.join(worse)}" if worse else "") if x) + ")"}
+
+
+# %% ../nbs/13e_search_report.ipynb #7c5e9f32
+def _nb201_claims(df: pd.DataFrame, reference: str, small: int) -> list[dict]:
+    "The paper's NB201 claims: PWLNAS finds the CIFAR-10 global best; HR beats MAPE after `small` queries (paired test)"
     rows = []
-    for (sp, task), g in t.groupby(["space", "task"], sort=False):
-        g = g.set_index("method")
-        if reference not in g.index: continue
-        ref = g.loc[reference, "mean"]
-        sg = g[g.index.isin(singles)]
-        if sg.empty: continue
-        pc = f"p vs {reference}"
-        tied = [m for m in sg.index if np.isclose(sg.loc[m, "mean"], ref, rtol=0, atol=1e-9)]
-        worse = [m for m in sg.index if m not in tied and not is_better(sp, ref, sg.loc[m, "mean"])]
-        better = [m for m in sg.index if m not in tied + worse]
-        sig = [m for m in better if sg.loc[m, pc] < 0.05]
-        rows.append({"claim": "PW finds better architectures than every single loss", "where": f"{sp}/{task}",
-                     "evidence": f"PW {ref:.4f}; " + ", ".join(f"{m} {sg.loc[m, 'mean']:.4f} (p={sg.loc[m, pc]:.2g})" for m in sg.index)
-                                 + f"; significantly better (p<0.05) than: {', '.join(sig) or 'none'}",
-                     "verdict": ("yes" if len(sig) == len(sg) else f"in mean only (significant against {len(sig)} of {len(sg)})")
-                                if len(better) == len(sg) else "no" if not better else
-                                "partly (" + "; ".join(x for x in (f"equal mean to {', '.join(tied)}" if tied else "",
-                                                                   f"worse than {', '.join(worse)}" if worse else "") if x) + ")"})
     fr = final_results(df)
     c10 = fr[(fr.space == "nb201") & (fr.task == "cifar10") & (fr.label == reference)]
     if len(c10):
@@ -308,6 +319,17 @@ def search_findings(df: pd.DataFrame, reference: str = "pw", singles=("mse", "hr
             rows.append({"claim": f"HR beats MAPE at small budgets (after {small} queries)", "where": f"nb201/{task}",
                          "evidence": f"HR {h.mean():.3f} vs MAPE {m.mean():.3f} test error (p={p:.2g})",
                          "verdict": ("yes" if p < 0.05 else "yes, not significant") if h.mean() < m.mean() else "no"})
+    return rows
+
+
+# %% ../nbs/13e_search_report.ipynb #48b4df46
+def search_findings(df: pd.DataFrame, reference: str = "pw", singles=("mse", "hr", "listmle", "warp", "mape", "ew"),
+                    small: int = 50) -> pd.DataFrame:
+    "The paper's search claims, each with our evidence and a verdict"
+    t = search_table(df, reference)
+    t = t[t["runs"].notna() & ~t["method"].str.startswith("our")]
+    rows = [_pw_claim(sp, task, g.set_index("method"), reference, singles) for (sp, task), g in t.groupby(["space", "task"], sort=False)]
+    rows = [r for r in rows if r is not None] + _nb201_claims(df, reference, small)
     return pd.DataFrame(rows, columns=["claim", "where", "evidence", "verdict"])
 
 # %% ../nbs/13e_search_report.ipynb #c6770de4
