@@ -5,7 +5,7 @@
 # %% ../nbs/01a_cells.ipynb #a0705adf
 from __future__ import annotations
 import hashlib, itertools, json, re
-from typing import Any, Sequence
+from typing import Sequence
 import numpy as np
 from .core import InvalidParameterError
 
@@ -70,38 +70,47 @@ class SequenceCell(Cell):
 
     def spec(self) -> dict: return {"kind": self.kind, "choices": self.choices, "names": self.names}
 
-    def encode(self, arch) -> tuple:
-        "Choice indices of a list of values"
-        arch = json.loads(arch) if isinstance(arch, str) else arch
-        if not isinstance(arch, (list, tuple, np.ndarray)) or len(arch) != len(self.choices):
-            raise InvalidParameterError(f"architecture {arch!r}: need a list of {len(self.choices)} choices ({', '.join(self.names)})")
-        out = []
-        for i, (v, c) in enumerate(zip(arch, self.choices)):
-            names = [_choice_name(x) for x in c]
-            v = v.item() if isinstance(v, np.generic) else v
-            if _choice_name(v) not in names:
-                raise InvalidParameterError(f"architecture {list(arch)!r}: position {i} ({self.names[i]}) is {v!r}, not one of {c}")
-            out.append(names.index(_choice_name(v)))
-        return tuple(out)
-
     def decode(self, code) -> list: return [c[int(k)] for c, k in zip(self.choices, code)]
     def is_valid(self, code) -> bool:
         "A code of the right length with every index in range"
         return len(code) == len(self.choices) and all(0 <= int(k) < len(c) for k, c in zip(code, self.choices))
     def size(self) -> int: return int(np.prod([len(c) for c in self.choices], dtype=object))
 
-    def to_graph(self, code) -> tuple[np.ndarray, np.ndarray]:
-        "A chain input -> one node per position (typed by its value) -> output"
-        n = len(code) + 2
-        adj = np.eye(n, k=1, dtype=np.uint8)
-        return adj, np.array([0, *(self._offset + np.asarray(code, int)), len(self.node_types) - 1])
-
     def _draw(self, rng) -> tuple: return tuple(int(rng.integers(len(c))) for c in self.choices)
 
-    def neighbours(self, code) -> list[tuple]:
-        "Every code that differs in one position"
-        code = tuple(code)
-        return [code[:i] + (k,) + code[i + 1:] for i, c in enumerate(self.choices) for k in range(len(c)) if k != code[i]]
+
+# %% ../nbs/01a_cells.ipynb #188cde55
+def _sequence_encode(self: SequenceCell, arch) -> tuple:
+    "Choice indices of a list of values"
+    arch = json.loads(arch) if isinstance(arch, str) else arch
+    if not isinstance(arch, (list, tuple, np.ndarray)) or len(arch) != len(self.choices):
+        raise InvalidParameterError(f"architecture {arch!r}: need a list of {len(self.choices)} choices ({', '.join(self.names)})")
+    out = []
+    for i, (v, c) in enumerate(zip(arch, self.choices)):
+        names = [_choice_name(x) for x in c]
+        v = v.item() if isinstance(v, np.generic) else v
+        if _choice_name(v) not in names:
+            raise InvalidParameterError(f"architecture {list(arch)!r}: position {i} ({self.names[i]}) is {v!r}, not one of {c}")
+        out.append(names.index(_choice_name(v)))
+    return tuple(out)
+
+SequenceCell.encode = _sequence_encode
+
+
+# %% ../nbs/01a_cells.ipynb #02ebf7ee
+def _sequence_to_graph(self: SequenceCell, code) -> tuple[np.ndarray, np.ndarray]:
+    "A chain input -> one node per position (typed by its value) -> output"
+    n = len(code) + 2
+    adj = np.eye(n, k=1, dtype=np.uint8)
+    return adj, np.array([0, *(self._offset + np.asarray(code, int)), len(self.node_types) - 1])
+
+def _sequence_neighbours(self: SequenceCell, code) -> list[tuple]:
+    "Every code that differs in one position"
+    code = tuple(code)
+    return [code[:i] + (k,) + code[i + 1:] for i, c in enumerate(self.choices) for k in range(len(c)) if k != code[i]]
+
+SequenceCell.to_graph, SequenceCell.neighbours = _sequence_to_graph, _sequence_neighbours
+
 
 # %% ../nbs/01a_cells.ipynb #a4c747ff
 _NB201 = re.compile(r"([^|~]+)~(\d+)")
@@ -139,51 +148,62 @@ class EdgesCell(Cell):
 
     def spec(self) -> dict: return {"kind": self.kind, "edges": [list(e) for e in self.edges], "ops": self.ops}
 
-    def _edge_graph(self) -> np.ndarray:
-        "Adjacency of the op-on-node graph (input, one node per edge, output)"
-        E, last = len(self.edges), max(j for _, j in self.edges)
-        adj = np.zeros((E + 2, E + 2), np.uint8)
-        for a, (i, j) in enumerate(self.edges):
-            if i == 0: adj[0, a + 1] = 1
-            if j == last: adj[a + 1, E + 1] = 1
-            for b, (k, _) in enumerate(self.edges):
-                if k == j: adj[a + 1, b + 1] = 1
-        if not adj[0].any() or not adj[:, -1].any():
-            raise InvalidParameterError(f"edges={self.edges}: no edge leaves node 0 or enters node {last}")
-        return adj
-
-    def encode(self, arch) -> tuple:
-        "Op indices per edge of a list of op names or an NB201-style string"
-        if isinstance(arch, str) and arch.startswith("|"):
-            edges, arch = parse_edge_string(arch)
-            if edges != self.edges:
-                raise InvalidParameterError(f"architecture string has edges {edges}, the cell has {self.edges}")
-        arch = json.loads(arch) if isinstance(arch, str) else list(arch)
-        if len(arch) != len(self.edges):
-            raise InvalidParameterError(f"architecture {arch!r}: need one op per edge ({len(self.edges)} edges)")
-        bad = [o for o in arch if o not in self.ops]
-        if bad: raise InvalidParameterError(f"architecture {arch!r}: op {bad[0]!r} is not in the vocabulary {self.ops}")
-        return tuple(self.ops.index(o) for o in arch)
-
     def decode(self, code) -> list[str]: return [self.ops[int(k)] for k in code]
     def is_valid(self, code) -> bool:
         "One op index in range per edge"
         return len(code) == len(self.edges) and all(0 <= int(k) < len(self.ops) for k in code)
     def size(self) -> int: return len(self.ops) ** len(self.edges)
-    def arch_str(self, code) -> str:
-        groups: dict = {}
-        for (i, j), o in zip(self.edges, self.decode(code)): groups.setdefault(j, []).append(f"{o}~{i}")
-        return "+".join("|" + "|".join(g) + "|" for _, g in sorted(groups.items()))
-
-    def to_graph(self, code) -> tuple[np.ndarray, np.ndarray]:
-        return self._adj.copy(), np.array([0, *(np.asarray(code, int) + 1), len(self.node_types) - 1])
-
     def _draw(self, rng) -> tuple: return tuple(int(x) for x in rng.integers(len(self.ops), size=len(self.edges)))
 
-    def neighbours(self, code) -> list[tuple]:
-        "Every code with one edge's op changed"
-        code = tuple(code)
-        return [code[:i] + (k,) + code[i + 1:] for i in range(len(code)) for k in range(len(self.ops)) if k != code[i]]
+
+# %% ../nbs/01a_cells.ipynb #b1136b56
+def _edges_encode(self: EdgesCell, arch) -> tuple:
+    "Op indices per edge of a list of op names or an NB201-style string"
+    if isinstance(arch, str) and arch.startswith("|"):
+        edges, arch = parse_edge_string(arch)
+        if edges != self.edges:
+            raise InvalidParameterError(f"architecture string has edges {edges}, the cell has {self.edges}")
+    arch = json.loads(arch) if isinstance(arch, str) else list(arch)
+    if len(arch) != len(self.edges):
+        raise InvalidParameterError(f"architecture {arch!r}: need one op per edge ({len(self.edges)} edges)")
+    bad = [o for o in arch if o not in self.ops]
+    if bad: raise InvalidParameterError(f"architecture {arch!r}: op {bad[0]!r} is not in the vocabulary {self.ops}")
+    return tuple(self.ops.index(o) for o in arch)
+
+def _edges_arch_str(self: EdgesCell, code) -> str:
+    groups: dict = {}
+    for (i, j), o in zip(self.edges, self.decode(code)): groups.setdefault(j, []).append(f"{o}~{i}")
+    return "+".join("|" + "|".join(g) + "|" for _, g in sorted(groups.items()))
+
+EdgesCell.encode, EdgesCell.arch_str = _edges_encode, _edges_arch_str
+
+
+# %% ../nbs/01a_cells.ipynb #43c2ae76
+def _edge_graph(self: EdgesCell) -> np.ndarray:
+    "Adjacency of the op-on-node graph (input, one node per edge, output)"
+    E, last = len(self.edges), max(j for _, j in self.edges)
+    adj = np.zeros((E + 2, E + 2), np.uint8)
+    for a, (i, j) in enumerate(self.edges):
+        if i == 0: adj[0, a + 1] = 1
+        if j == last: adj[a + 1, E + 1] = 1
+        for b, (k, _) in enumerate(self.edges):
+            if k == j: adj[a + 1, b + 1] = 1
+    if not adj[0].any() or not adj[:, -1].any():
+        raise InvalidParameterError(f"edges={self.edges}: no edge leaves node 0 or enters node {last}")
+    return adj
+
+def _edges_to_graph(self: EdgesCell, code) -> tuple[np.ndarray, np.ndarray]:
+    return self._adj.copy(), np.array([0, *(np.asarray(code, int) + 1), len(self.node_types) - 1])
+
+def _edges_neighbours(self: EdgesCell, code) -> list[tuple]:
+    "Every code with one edge's op changed"
+    code = tuple(code)
+    return [code[:i] + (k,) + code[i + 1:] for i in range(len(code)) for k in range(len(self.ops)) if k != code[i]]
+
+EdgesCell._edge_graph = _edge_graph
+EdgesCell.to_graph = _edges_to_graph
+EdgesCell.neighbours = _edges_neighbours
+
 
 # %% ../nbs/01a_cells.ipynb #f54759dc
 def _reach(adj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
