@@ -190,35 +190,42 @@ class TrainedSpace(TabularSpace):
                         notes="evaluated on demand and cached; the table grows as mutations are made")
         self.cluster = self._connect(scheduler)
 
-    def _init_rows(self, cell, task: str, pool: int, pool_seed: int, metric_names: dict, notes: str) -> None:
-        "The pool as the first rows; empty results; lazy values and live graphs"
-        for k, v, lo in (("pool", pool, 1), ("pool_seed", pool_seed, 0)):
-            if type(v) is not int or v < lo: raise InvalidParameterError(f"{k}={v!r} must be an int >= {lo}")
-        self.cell, self.node_types, self.max_nodes = cell, tuple(cell.node_types), int(cell.max_nodes)
-        self._codes = self._pool(pool, pool_seed)
-        self._rows = [tuple(r) for r in self._codes.tolist()]
-        self._index = {a: i for i, a in enumerate(self._rows)}
-        self._pool_n, self._width = len(self._rows), self._codes.shape[1]
-        self.task, self.metric_names, self.notes = task, metric_names, notes
-        self.results: dict[int, dict] = {}
-        self.failed: dict[int, str] = {}             # row -> error of each architecture whose evaluation failed
-        self.val, self.test = LazyAccuracy(self, "val"), LazyAccuracy(self, "test")
-        self._cache = _LiveGraphs(self)
 
-    def _pool(self, n: int, seed: int) -> np.ndarray:
-        "`n` distinct canonical architectures of the cell, a function of `seed` alone"
-        size = getattr(self.cell, "size", lambda: None)()
-        if size is not None: n = min(n, size)           # a small spec: the pool is all of it
-        try: codes = [tuple(int(v) for v in c) for c in self.cell.sample(n, np.random.default_rng([seed, self.pool_salt]))]
-        except InvalidParameterError as e: raise InvalidParameterError(f"pool={n}: {e} (lower pool=)") from None
-        if len(set(codes)) != n or len({len(c) for c in codes}) != 1:
-            raise NasLossError(f"{self.cell!r}.sample({n}) gave {len(set(codes))} distinct codes of lengths "
-                               f"{sorted({len(c) for c in codes})}: a cell must sample n distinct codes of one length")
-        return np.array(codes, self.code_dtype)
+# %% ../nbs/08_trained.ipynb #398cd41e
+def _init_rows(self: TrainedSpace, cell, task: str, pool: int, pool_seed: int, metric_names: dict, notes: str) -> None:
+    "The pool as the first rows; empty results; lazy values and live graphs"
+    for k, v, lo in (("pool", pool, 1), ("pool_seed", pool_seed, 0)):
+        if type(v) is not int or v < lo: raise InvalidParameterError(f"{k}={v!r} must be an int >= {lo}")
+    self.cell, self.node_types, self.max_nodes = cell, tuple(cell.node_types), int(cell.max_nodes)
+    self._codes = self._pool(pool, pool_seed)
+    self._rows = [tuple(r) for r in self._codes.tolist()]
+    self._index = {a: i for i, a in enumerate(self._rows)}
+    self._pool_n, self._width = len(self._rows), self._codes.shape[1]
+    self.task, self.metric_names, self.notes = task, metric_names, notes
+    self.results: dict[int, dict] = {}
+    self.failed: dict[int, str] = {}             # row -> error of each architecture whose evaluation failed
+    self.val, self.test = LazyAccuracy(self, "val"), LazyAccuracy(self, "test")
+    self._cache = _LiveGraphs(self)
 
-    def _connect(self, scheduler):
-        "The Dask cluster the evaluations go to (checked: reachable, one training per worker), or None"
-        return None if scheduler is None else Cluster(scheduler)
+def _pool(self: TrainedSpace, n: int, seed: int) -> np.ndarray:
+    "`n` distinct canonical architectures of the cell, a function of `seed` alone"
+    size = getattr(self.cell, "size", lambda: None)()
+    if size is not None: n = min(n, size)           # a small spec: the pool is all of it
+    try: codes = [tuple(int(v) for v in c) for c in self.cell.sample(n, np.random.default_rng([seed, self.pool_salt]))]
+    except InvalidParameterError as e: raise InvalidParameterError(f"pool={n}: {e} (lower pool=)") from None
+    if len(set(codes)) != n or len({len(c) for c in codes}) != 1:
+        raise NasLossError(f"{self.cell!r}.sample({n}) gave {len(set(codes))} distinct codes of lengths "
+                           f"{sorted({len(c) for c in codes})}: a cell must sample n distinct codes of one length")
+    return np.array(codes, self.code_dtype)
+
+def _connect(self: TrainedSpace, scheduler):
+    "The Dask cluster the evaluations go to (checked: reachable, one training per worker), or None"
+    return None if scheduler is None else Cluster(scheduler)
+
+TrainedSpace._init_rows = _init_rows
+TrainedSpace._pool = _pool
+TrainedSpace._connect = _connect
+
 
 # %% ../nbs/08_trained.ipynb #9568d251
 def _index(self, archs: Sequence) -> np.ndarray:
