@@ -54,26 +54,6 @@ class Claims:
         self.token = os.urandom(8).hex(); _LIVE.add(self.token)
         self.stop = threading.Event(); threading.Thread(target=self._beat, daemon=True).start()
 
-    def _stale(self, f: Path) -> bool:
-        "Whether claim `f` (not ours) has lost its owner"
-        try: c, age = json.loads(f.read_text()), time.time() - f.stat().st_mtime
-        except FileNotFoundError: return True
-        except (OSError, ValueError): return time.time() - f.stat().st_mtime > CLAIM_TTL
-        if age > CLAIM_TTL or c.get("host") != self.host: return age > CLAIM_TTL
-        return c.get("token") not in _LIVE if c.get("pid") == os.getpid() else not _alive(c.get("pid", -1))
-
-    def take(self, name: str) -> bool:
-        "Claim block `name` unless a live owner holds it"
-        f = self.dir / f"{name}.claim"
-        with self.lock:
-            if f.exists():
-                if not self._stale(f): return False
-                f.unlink()
-            self.mine.add(f)                  # before it exists: an interrupt from here on still releases it
-            fd = os.open(f, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            with os.fdopen(fd, "w") as fh: json.dump({"pid": os.getpid(), "host": self.host, "time": time.time(), "token": self.token}, fh)
-        return True
-
     def release(self, name: str) -> None:
         "Remove our claim `name` (never another claimant's, even after an interrupt)"
         f = self.dir / f"{name}.claim"
@@ -89,6 +69,31 @@ class Claims:
     def close(self) -> None:
         self.stop.set(); _LIVE.discard(self.token)
         for f in list(self.mine): self.release(f.stem)
+
+
+# %% ../nbs/10a_runs.ipynb #7128721a
+def _stale(self: Claims, f: Path) -> bool:
+    "Whether claim `f` (not ours) has lost its owner"
+    try: c, age = json.loads(f.read_text()), time.time() - f.stat().st_mtime
+    except FileNotFoundError: return True
+    except (OSError, ValueError): return time.time() - f.stat().st_mtime > CLAIM_TTL
+    if age > CLAIM_TTL or c.get("host") != self.host: return age > CLAIM_TTL
+    return c.get("token") not in _LIVE if c.get("pid") == os.getpid() else not _alive(c.get("pid", -1))
+
+def _take(self: Claims, name: str) -> bool:
+    "Claim block `name` unless a live owner holds it"
+    f = self.dir / f"{name}.claim"
+    with self.lock:
+        if f.exists():
+            if not self._stale(f): return False
+            f.unlink()
+        self.mine.add(f)                  # before it exists: an interrupt from here on still releases it
+        fd = os.open(f, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        with os.fdopen(fd, "w") as fh: json.dump({"pid": os.getpid(), "host": self.host, "time": time.time(), "token": self.token}, fh)
+    return True
+
+Claims._stale, Claims.take = _stale, _take
+
 
 # %% ../nbs/10a_runs.ipynb #0b2c66a2
 class SweepInterrupted(NasLossError):
