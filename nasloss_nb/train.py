@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_train.ipynb #eea047db
 from __future__ import annotations
-import inspect
+import contextlib, inspect
 from typing import Callable, Sequence
 import numpy as np
 import torch
@@ -15,7 +15,7 @@ from .predictors import as_graph_set, dropout_generators, stacked_params, unstac
 
 # %% auto #0
 __all__ = ['CONTEXT_KEYS', 'RANDOMNESS', 'TrainingDivergedError', 'loss_context_keys', 'check_randomness', 'stream_seed',
-           'dropout_generator', 'fit', 'predict', 'fit_many']
+           'dropout_generator', 'flush_denormals', 'fit', 'predict', 'fit_many']
 
 # %% ../nbs/07_train.ipynb #d3ed907f
 class TrainingDivergedError(NasLossError, FloatingPointError):
@@ -94,6 +94,23 @@ def _batches(n: int, batch_size: int, gen: torch.Generator) -> list[Tensor]:
     perm = torch.randperm(n, generator=gen)
     return list(torch.tensor_split(perm, max(1, -(-n // batch_size))))
 
+# %% ../nbs/07_train.ipynb #0e2c824a
+def _flushing() -> bool:
+    "Whether this thread flushes denormal floats to zero now (a denormal product comes out as 0)"
+    return bool(np.float32(1e-30) * np.float32(1e-10) == 0)
+
+@contextlib.contextmanager
+def flush_denormals(on: bool = True):
+    """When `on`: inside the block torch computes on this one thread, with denormal floats flushed to zero (FTZ/DAZ);
+    the thread's mode and torch's thread count are put back after"""
+    if not on:
+        yield; return
+    was, threads = _flushing(), torch.get_num_threads()
+    torch.set_flush_denormal(True); torch.set_num_threads(1)
+    try: yield
+    finally: torch.set_flush_denormal(was); torch.set_num_threads(threads)
+
+
 # %% ../nbs/07_train.ipynb #9d86ad1a
 def _training_rows(archs, space, graphs, model) -> tuple[Tensor, object]:
     "Row indices and the space they index: from (archs, space), or from `graphs` alone (a `GraphSet` or (adj, ops) pairs)"
@@ -138,7 +155,7 @@ def fit(model: nn.Module,                  # a predictor (see `predictors`)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     gen, history = torch.Generator().manual_seed(seed), []
     own = dropout_generator(seed) if check_randomness(randomness) == "member" else None
-    with torch.random.fork_rng(devices=[]), dropout_generators(own):
+    with torch.random.fork_rng(devices=[]), dropout_generators(own), flush_denormals(own is not None):
         torch.manual_seed(seed)
         for epoch in range(epochs):
             ctx = {"n_train": len(idx), "progress": epoch / epochs}
@@ -264,7 +281,7 @@ def fit_many(models: Sequence[nn.Module],     # S predictors of one class and si
     opt = _adam(list(params.values()), lr, weight_decay, per_model=member)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     gens, history, ar = [torch.Generator().manual_seed(int(s)) for s in seeds], [], torch.arange(S, device=device)[:, None]
-    with torch.random.fork_rng(devices=[]), dropout_generators(own if stacked else None):
+    with torch.random.fork_rng(devices=[]), dropout_generators(own if stacked else None), flush_denormals(member):
         torch.manual_seed(int(seeds[0]))
         for epoch in range(epochs):
             per_seed = [_batches(n, batch_size, g) for g in gens]   # same batch sizes for every seed (same n)
