@@ -65,7 +65,7 @@ def logistic_rank(pred: Tensor,               # (..., L) predicted scores
       ) -> PerList:
     "Logistic ranking loss: mean over pairs y_i > y_j of log(1 + exp(-(s_i - s_j)))"
     p, y, m = zero_padded(pred, target, mask)
-    return pair_mean(F.softplus(-score_diffs(p)), better_pairs(y, m))
+    return pair_mean(-F.logsigmoid(score_diffs(p)), better_pairs(y, m))   # = softplus(-d), the same in any stack (below)
 
 # %% ../nbs/04_losses.ipynb #0e5d9c05
 def sr_partners(mask: Tensor,                           # (B, L) bool, True = real item
@@ -349,7 +349,7 @@ def lambda_ndcg(pred: Tensor,               # (..., L) predicted scores
     rmax = torch.maximum(r[..., :, None], r[..., None, :]).clamp(min=1.5)
     delta = delta * torch.where(rmax > k, 1 / (1 - 1 / torch.log2(1 + rmax)), 1.0)
     w = (g[..., :, None] - g[..., None, :]).abs() * delta * b
-    return per_list((w * F.softplus(-sigma * score_diffs(p)) / math.log(2)).sum((-2, -1)), b.any(-1).any(-1))
+    return per_list((w * -F.logsigmoid(sigma * score_diffs(p)) / math.log(2)).sum((-2, -1)), b.any(-1).any(-1))
 
 # %% ../nbs/04_losses.ipynb #8d31384c
 OPTIM_KEYS = ("lr", "epochs")
