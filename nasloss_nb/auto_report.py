@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Sequence
 import numpy as np
 import pandas as pd
-from .report import HIGHER_IS_BETTER, markdown, results_table
+from .report import HIGHER_IS_BETTER, markdown, one_row_per_seed
 from .search_report import final_results, is_better, paired_p, task_order, with_keys
 
 # %% auto #0
@@ -58,7 +58,7 @@ def auto_study_findings(df: pd.DataFrame,        # study rows with `auto` and si
                         losses: Sequence[str] | None = None,  # losses compared with (default: every other label)
                        ) -> pd.DataFrame:
     "Per setting and metric: auto against the best loss (by mean) and the per-seed median of the losses, paired by seed"
-    d = results_table(df); d = d.drop_duplicates("key") if "key" in d else d
+    d = one_row_per_seed(df)                               # a trial read from two folders counts once
     rows = []
     for (sp, task, n, pred), g in d.groupby(["space", "task", "n_train", "predictor"], sort=False, dropna=False):
         a, others = g[g["label"] == method].set_index("seed"), g[g["label"] != method]

@@ -74,7 +74,8 @@ def cmd_study(args) -> str:
 # %% ../nbs/11_cli.ipynb #ec77ad8f
 def cmd_report(args) -> str:
     "Text for `nasloss report`: the study tables of a results folder, as markdown"
-    from nasloss_nb.report import curve_markdown, findings, lr_choices, markdown, pivot_markdown, recommend, results_markdown
+    from nasloss_nb.report import (curve_markdown, findings, lr_choices, markdown, one_row_per_seed, pivot_markdown, recommend,
+                                   results_markdown)
     from nasloss_nb.auto_report import auto_study_markdown
     from nasloss_nb.sweep import results
     import pandas as pd
@@ -84,7 +85,7 @@ def cmd_report(args) -> str:
         if f.empty: raise NasLossError(f"no results in {r}: run `nasloss study CONFIG --out {r}` first")
         if args.compare: f["sweep"] = Path(r).name
     df = pd.concat(frames, ignore_index=True)
-    if "key" in df and not args.compare: df = df.drop_duplicates("key")   # a trial stored in two folders counts once
+    if not args.compare: df = one_row_per_seed(df)   # a trial read from two folders counts once
     if args.space:
         df = df[df["space"].isin(args.space)]
         if df.empty: raise NasLossError(f"no results for space(s) {', '.join(args.space)} in {', '.join(args.results)}")

@@ -16,9 +16,9 @@ from .losses import LOSS_COLORS
 # %% auto #0
 __all__ = ['LOSS_GROUPS', 'GROUP_ORDER', 'HIGHER_IS_BETTER', 'SETTING_COLUMNS', 'ERRORS', 'PREDICTOR_NAMES', 'FADED',
            'PAPER_BEST', 'TABLE1_CLAIMS', 'FIG2_PORTIONS', 'loss_group', 'label_order', 'setting_keys', 'results_table',
-           'summary', 'readable', 'direction', 'best_tied', 'wrap_label', 'title_chars', 'figure_title', 'paper_best',
-           'fig2_sizes', 'setting_info', 'study_figure', 'topk_figure', 'portion_figure', 'lr_choices', 'markdown',
-           'pivot_markdown', 'curve_markdown']
+           'summary', 'one_row_per_seed', 'readable', 'direction', 'best_tied', 'wrap_label', 'title_chars',
+           'figure_title', 'paper_best', 'fig2_sizes', 'setting_info', 'study_figure', 'topk_figure', 'portion_figure',
+           'lr_choices', 'markdown', 'pivot_markdown', 'curve_markdown']
 
 # %% ../nbs/12_report.ipynb #rpwhere2
 __getattr__ = lazy_names(__name__, {
@@ -74,6 +74,16 @@ def summary(df: pd.DataFrame | list[dict],          # sweep results or `run_tria
     out.columns = [f"{m} {s}" for m, s in out.columns]
     out["seeds"] = g.size()
     return out.reset_index()
+
+# %% ../nbs/12_report.ipynb #b5487760
+def one_row_per_seed(df: pd.DataFrame | list[dict]) -> pd.DataFrame:
+    """Each seed once per setting, test set and loss label: the first row read. Folders read together can hold one
+    trial twice: stored in both (one key), or trained in both randomness modes (two keys: `fig2` regenerated with
+    'member' beside `fig3`'s 'block' rows of the same sizes); counted twice, its seed would weigh double"""
+    df = results_table(df)
+    if df.empty or "seed" not in df: return df
+    return df.drop_duplicates([c for c in setting_keys(df) + ["test_set", "label", "seed"] if c in df])
+
 
 # %% ../nbs/12_report.ipynb #f1b0c0df
 def readable(df: pd.DataFrame,        # any table

@@ -10,7 +10,7 @@ from scipy import stats
 from .checks import check_int
 from .core import check_choice
 from .report import (HIGHER_IS_BETTER, LOSS_GROUPS, SETTING_COLUMNS, TABLE1_CLAIMS, best_tied, fig2_sizes, label_order,
-                               markdown, results_table, setting_keys, summary)
+                               markdown, one_row_per_seed, results_table, setting_keys, summary)
 
 # %% auto #0
 __all__ = ['findings', 'results_markdown', 'recommend']
@@ -123,7 +123,7 @@ def _table1_claims(sm: pd.DataFrame, add) -> None:
 def findings(df: pd.DataFrame) -> pd.DataFrame:
     "One row per claim of the paper: claim, evidence (means over seeds), verdict, settings and seeds behind it"
     df = results_table(df)
-    if "key" in df: df = df.drop_duplicates("key")        # the same trial read from two folders counts once
+    df = one_row_per_seed(df)                              # the same trial read from two folders counts once
     rows = []
     counts = df.groupby(SETTING_COLUMNS + ["label"]).size()
     seeds = (str(counts.min()) if counts.min() == counts.max() else f"{counts.min()}-{counts.max()}") if len(df) else ""
