@@ -36,3 +36,20 @@ def test_a_committed_search_row_is_reproduced():
                        timeout=600, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert "search_nb201.yaml, seed 3" in r.stdout and r.stdout.rstrip().endswith("identical"), r.stdout
+
+
+@pytest.mark.parametrize("space, loss, seed", [("transnas-micro", "listmle", 17), ("transnas-macro", "mape", 4),
+                                               ("nb201", "hr", 23)])
+def test_a_committed_fig2_row_is_a_lone_run_trial(space, loss, seed):
+    "Issue 20's promise on the committed results: fig2 is stored with randomness 'member', so a seed trained alone is its row"
+    import json
+    from nasloss_nb.study import run_trial
+    folder = ROOT / "data" / "results" / "fig2"
+    assert json.loads((folder / "meta.json").read_text())["randomness"] == "member"
+    res = pd.read_parquet(folder / "results.parquet")
+    row = res[(res.space == space) & (res.loss == loss) & (res.seed == seed)]
+    assert len(row) == 1, row
+    row = row.iloc[0]
+    got = run_trial(space, loss, "gcn", task=row.task, portion=row.portion, seed=seed)
+    for k in ("n_train", "kendall_tau", "spearman", "precision@0.5", "precision@1", "n@10", "final_train_loss"):
+        assert got[k] == row[k], (k, got[k], row[k])
