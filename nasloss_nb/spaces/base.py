@@ -47,7 +47,7 @@ class TabularSpace:
 
 
 # %% ../../nbs/02_spaces.ipynb #82b02955
-def _index(self: TabularSpace, archs: Sequence[Arch]) -> np.ndarray:
+def _rows_of(self: TabularSpace, archs: Sequence[Arch]) -> np.ndarray:
     "Row numbers of `archs` in the table; raises naming the first architecture that is not in it"
     try: return np.fromiter((self._index[tuple(a)] for a in archs), dtype=np.int64, count=len(archs))
     except KeyError as e:
@@ -62,7 +62,7 @@ def _query(self: TabularSpace, archs: Sequence[Arch], split: str = "val") -> np.
     "Measured metric of each architecture (vectorised over the list)"
     return self.values(split)[self.index(archs)]
 
-TabularSpace.index, TabularSpace.values, TabularSpace.query = _index, _values, _query
+TabularSpace.index, TabularSpace.values, TabularSpace.query = _rows_of, _values, _query   # _index is the arch -> row dict
 
 
 # %% ../../nbs/02_spaces.ipynb #3247bdcf
