@@ -3,6 +3,7 @@ select_loss, run_trials(loss='auto'), configs, reports across folders"""
 import warnings
 from pathlib import Path
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from nasloss_nb.auto import (AUTO_DEFAULTS, auto_weights, batch_credit, check_auto, proposal_scores, select_loss,
@@ -168,10 +169,21 @@ def test_study_config_expresses_auto_and_matches_fig2():
     from nasloss_nb.sweep import load_config, settings
     a, f = load_config(CONFIGS / "study_auto_fig2.yaml"), load_config(CONFIGS / "fig2.yaml")
     assert [l["loss"] for l in a["losses"]] == ["auto"]
-    for k in ("spaces", "seeds", "seed_block", "predictors", "test_set", "epochs", "lr", "batch_size", "weight_decay"):
+    for k in ("spaces", "seeds", "seed_block", "predictors", "test_set", "epochs", "lr", "batch_size", "weight_decay", "randomness"):
         assert a[k] == f[k], k
     with pytest.raises(NasLossError, match="repeats=0"):
         load_config({"spaces": [{"space": "toy", "n_train": [10]}], "losses": [{"loss": "auto", "kwargs": {"repeats": 0}}]})
+
+
+def test_committed_auto_trials_are_the_fig2_trials_of_the_losses_they_chose():
+    "Under 'member' an auto row's predictor is its chosen loss trained alone on the seed's rows: fig2's row of that loss"
+    a = pd.read_parquet(RESULTS / "study_auto_fig2" / "results.parquet")
+    f = pd.read_parquet(RESULTS / "fig2" / "results.parquet")
+    assert set(a["randomness"]) == set(f["randomness"]) == {"member"}
+    m = a.merge(f, left_on=["space", "task", "seed", "auto_loss"], right_on=["space", "task", "seed", "loss"], suffixes=("", "_fig2"))
+    assert len(m) == len(a) and len(a) >= 90
+    for c in ("n_train", "kendall_tau", "spearman", "precision@0.5", "n@10", "final_train_loss", "lr", "epochs"):
+        assert (m[c] == m[f"{c}_fig2"]).all(), c
 
 
 def test_report_pairs_the_auto_folder_with_the_committed_one():
