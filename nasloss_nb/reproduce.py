@@ -409,8 +409,8 @@ def quickstart_config(seeds: int = 5,       # seeds per loss (trained together)
 def _epochs_note(df: pd.DataFrame) -> str:
     "This run's mean Kendall tau per loss against the 200-epoch study's (data/results/fig2), when a checkout holds it"
     head = f"{int(df['epochs'].iloc[0])} epochs, not the study's 200: a loss that converges slower ranks lower here."
-    try: ref = pd.read_parquet(repo_root() / "data" / "results" / "fig2" / "results.parquet")
-    except (OSError, ValueError, NasLossError): return head + " The 200-epoch study of this setting is data/results/fig2 in the repository."
+    try: ref = _study(repo_root(), "data/results/fig2")           # the checkout's committed study, checked as every report reads it
+    except (OSError, NasLossError): return head + " The 200-epoch study of this setting is data/results/fig2 in the repository."
     ref = ref.merge(df[["space", "task", "n_train"]].drop_duplicates(), on=["space", "task", "n_train"])   # this run's setting
     here, there = df.groupby("loss")["kendall_tau"].mean(), ref.groupby("loss")["kendall_tau"].mean()
     both = [l for l in here.index if l in there.index]
