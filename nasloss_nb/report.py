@@ -202,6 +202,14 @@ def setting_info(df: pd.DataFrame, keys: list[str]) -> dict:
 
 
 # %% ../nbs/12_report.ipynb #71995054
+def _log_axis(fig: go.Figure, top: float, row: int, col: int) -> None:
+    """An N@K panel on a log axis from 1 (N@K's least value, so bar lengths stay ratios to the best possible) to above
+    `top`: one collapsed loss (N@10 in the thousands) cannot flatten 2 against 9; ticks 1-2-5 within two decades, else decades"""
+    hi = np.log10(max(top, 2.0) * 1.3)
+    steps = (1, 2, 5) if hi <= 2 else (1,)
+    ticks = [s * 10 ** k for k in range(int(hi) + 1) for s in steps if s * 10 ** k <= 10 ** hi]
+    fig.update_yaxes(type="log", range=[0, hi], tickvals=ticks, row=row, col=col)
+
 def _metric_bars(fig: go.Figure, part: pd.DataFrame, labels: list[str], m: str, error: str, z: float | None,
                  row: int, col: int) -> tuple[pd.Series, pd.Series]:
     "One panel of `study_figure`: each loss's mean `m` (+- error), faded when worse than the best by more than z s.e.; (means, errors)"
@@ -215,6 +223,7 @@ def _metric_bars(fig: go.Figure, part: pd.DataFrame, labels: list[str], m: str, 
     fig.add_bar(x=labels, y=mean, error_y=dict(type="data", array=e), row=row, col=col, showlegend=False,
                 marker=dict(color=[_color(l) for l in labels], opacity=alpha), customdata=say,
                 hovertemplate="%{x}: %{y:.4g}<br>%{customdata}<extra></extra>")
+    if m.startswith("n@") and len(have): _log_axis(fig, float(np.nanmax(mean + np.nan_to_num(e))), row, col)
     return mean, e
 
 
@@ -253,6 +262,7 @@ def study_figure(df: pd.DataFrame, metrics: list[str] = ("precision@0.5", "n@10"
                                 hovertemplate=f"the paper names {pb} best for {m} here<extra></extra>")
                 starred = True
     _family_legend(fig, labels)
+    if any(m.startswith("n@") for m in metrics): notes = [*notes, "N@K rows: log axis"]
     return _study_layout(fig, len(metrics), title, error, z, starred, notes, col_lines, width)
 
 

@@ -27,6 +27,20 @@ def test_table1_names_each_predictor_and_shows_the_papers_statements(tmp_path):
     assert "MLP" in note and "Transformer" in note and "holds back" in note
 
 
+
+def test_table1_n_at_10_panels_are_log_from_1_so_a_collapsed_loss_hides_no_other_bar(tmp_path):
+    import numpy as np
+    fig = _items("table1", tmp_path)[0][2]
+    n10 = [t for t in fig.data if t.type == "bar" and t.yaxis and fig.layout[t.yaxis.replace("y", "yaxis")].type == "log"]
+    assert len(n10) == 2                                               # the N@10 row, one panel per predictor
+    for t in n10:
+        ax = fig.layout[t.yaxis.replace("y", "yaxis")]
+        assert ax.range[0] == 0 and 10 ** ax.range[1] > max(t.y)    # from N@K = 1 to above the tallest bar
+        heights = np.log10(np.array(t.y, float)) / ax.range[1]
+        assert heights.min() > 0.2, dict(zip(t.x, t.y))              # the best loss's bar is a fifth of the axis, at least
+    transformer = dict(zip(n10[1].x, n10[1].y))
+    assert transformer["listmle"] > 100 * transformer["hr"]           # the collapse a linear axis could not show beside HR
+
 def test_fig7_is_regret_on_a_log_axis_and_darts_shows_val_and_test(tmp_path):
     fig7 = [f for k, t, f in _items("search", tmp_path) if k == "figure"]
     assert len(fig7) == 4
