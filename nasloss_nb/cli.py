@@ -253,11 +253,17 @@ def cmd_readme(args) -> str:
 def cmd_reproduce_row(args) -> str:
     "Text for `nasloss reproduce-row`: one stored row trained again (its seed block, or alone under 'member') beside the stored one"
     from nasloss_nb.reproduce_row import reproduce_row
+    from nasloss_nb.runs import machine
     df = reproduce_row(args.results, args.key, configs=args.configs, root=args.root)
     a, diff = df.attrs, int((~df["same"]).sum())
     how = "alone (randomness 'member')" if a["setting"].get("randomness") == "member" else f"with its seed block {a['block']}"
     head = f"{a['kind']} row {args.key} of {args.results}: config {a['config']}, seed {a['seed']}, trained again {how}"
-    return head + "\n" + df.to_string(index=False) + "\n" + ("identical" if not diff else f"{diff} of {len(df)} values differ")
+    here = machine()
+    made = f"made on: {a['made_on'] or 'not recorded (folders before 2026-12-06)'}; here: {here}"
+    tail = "identical" if not diff else f"{diff} of {len(df)} values differ"
+    if diff and a["made_on"] != here:   # MKL and oneDNN round differently per CPU kind, and training amplifies it
+        tail += " (rows are the same to the last bit only on the CPU kind that made them; GUIDE, Reliability)"
+    return "\n".join([head, made, df.to_string(index=False), tail])
 
 def cmd_reproduce(args) -> str:
     "Text for `nasloss reproduce`: run the experiment notebooks (finished ones are skipped), then the status table and the report's path"

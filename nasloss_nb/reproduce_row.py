@@ -109,6 +109,6 @@ def reproduce_row(results_dir: str | os.PathLike,   # a study or search results 
     if kind != meta.get("kind", "study"):
         raise NasLossError(f"key {key!r} is a {kind} run (config {f}), but {out} holds {meta.get('kind', 'study')} results")
     df = (_study_row if kind == "study" else _search_row)(out, key, cfg, s, seed, root)
-    df.attrs.update(config=str(f), kind=kind, seed=seed, block=_block(cfg, s, seed), setting=s)
+    df.attrs.update(config=str(f), kind=kind, seed=seed, block=_block(cfg, s, seed), setting=s, made_on=meta.get("machine"))
     return df
 

@@ -14,8 +14,8 @@ from .core import NasLossError, UnknownNameError
 
 # %% auto #0
 __all__ = ['CLAIM_TTL', 'HEARTBEAT', 'POLL', 'unknown_keys', 'seed_blocks', 'Claims', 'SweepInterrupted', 'worker_init', 'Here',
-           'WorkerPool', 'DaskRunner', 'sigterm_interrupts', 'merged_keys', 'stored_left', 'keyed', 'folder_randomness',
-           'check_folder_randomness', 'drive']
+           'WorkerPool', 'DaskRunner', 'sigterm_interrupts', 'merged_keys', 'stored_left', 'keyed', 'machine',
+           'folder_randomness', 'check_folder_randomness', 'drive']
 
 # %% ../nbs/10a_runs.ipynb #7a5c823f
 def unknown_keys(keys: Iterable, valid: Iterable, where: str):
@@ -194,6 +194,18 @@ def stored_left(out: Path, key: Callable, setting: dict, seeds: list[int], done:
 def keyed(setting: dict) -> dict:
     "What a setting's run key hashes: all of it, `randomness` only when not 'block', so rows stored before it existed keep their keys"
     return {k: v for k, v in setting.items() if not (k == "randomness" and v == "block")}
+
+def machine() -> str:
+    """The CPU kind a row's arithmetic depends on (vendor, model, torch and the CPU kernels it picked): recorded in
+    meta.json, since rows are the same to the last bit only on the same kind (MKL and oneDNN round differently per kind)"""
+    import platform, torch
+    cpu = {}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            k, _, v = line.partition(":")
+            if k.strip() in ("vendor_id", "model name"): cpu.setdefault(k.strip(), v.strip())
+    name = " ".join(cpu.values()) or platform.processor() or platform.machine()
+    return f"{name}; torch {torch.__version__} ({torch.backends.cpu.get_cpu_capability()})"
 
 def folder_randomness(out: Path) -> str | None:
     "How a results folder's rows drew their randomness (`fit_many`): meta.json's 'randomness', 'block' if written before it was recorded, None for a new folder"

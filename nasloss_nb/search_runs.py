@@ -13,7 +13,7 @@ from .core import InvalidParameterError, NasLossError, check_choice
 from .pool import HISTORY_COLUMNS, SEARCH_DEFAULTS, initial_sample
 from .predictors import PREDICTORS
 from .runs import (Claims, DaskRunner, Here, SweepInterrupted, WorkerPool, check_folder_randomness, drive, keyed,
-                             seed_blocks, sigterm_interrupts, stored_left)
+                             machine, seed_blocks, sigterm_interrupts, stored_left)
 from .search import STRATEGIES, check_search, run_searches
 from .spaces.base import load_space
 from .strategies import REA_DEFAULTS
@@ -205,7 +205,7 @@ def _check_folder(out: Path, name: str, write: bool, randomness: str | None = No
     elif write:
         atomic_write(meta, lambda t: t.write_text(json.dumps({"kind": "search", "schema": SEARCH_SCHEMA,
                                                                "nasloss_version": __version__, "name": name,
-                                                               "randomness": randomness})))
+                                                               "randomness": randomness, "machine": machine()})))
 
 def _check_schema(df: pd.DataFrame, p: Path) -> pd.DataFrame:
     "`df`, read from `p`, if it holds search runs of this schema; else an error naming the file"

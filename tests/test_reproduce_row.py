@@ -8,6 +8,7 @@ from nasloss_nb.sweep import run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 EXE = Path(sys.executable).parent / "nasloss"
+CROSS_MACHINE = 0.03   # |delta| of a trial's rank correlations between two CPU kinds: 1.5x the largest of 63 rows (GUIDE, Reliability)
 
 
 def _row(*args):
@@ -25,6 +26,10 @@ def test_a_study_row_is_trained_again_with_its_block_or_alone(tmp_path, randomne
     assert r.returncode == 0, r.stderr
     assert f"trained again {how}" in r.stdout and r.stdout.rstrip().endswith("identical"), r.stdout
     assert f"{df.loc[df.seed == 1, 'kendall_tau'].item():.6f}"[:6] in r.stdout
+    from nasloss_nb.runs import machine                     # the folder records the CPU kind its rows were made on
+    import json
+    assert json.loads((tmp_path / "runs" / "meta.json").read_text())["machine"] == machine()
+    assert f"made on: {machine()}; here: {machine()}" in r.stdout
     bad = _row(tmp_path / "runs", "0" * 16, "--configs", tmp_path / "cfg")
     assert bad.returncode == 2 and "defines key '0000000000000000'" in bad.stderr
 
@@ -51,5 +56,16 @@ def test_a_committed_fig2_row_is_a_lone_run_trial(space, loss, seed):
     assert len(row) == 1, row
     row = row.iloc[0]
     got = run_trial(space, loss, "gcn", task=row.task, portion=row.portion, seed=seed)
-    for k in ("n_train", "kendall_tau", "spearman", "precision@0.5", "precision@1", "n@10", "final_train_loss"):
-        assert got[k] == row[k], (k, got[k], row[k])
+    keys = ("n_train", "kendall_tau", "spearman", "precision@0.5", "precision@1", "n@10", "final_train_loss")
+    if all(got[k] == row[k] for k in keys): return               # to the last bit: the CPU kind fig2 was made on
+    # Another CPU kind (fig2 was made on one whose MKL/oneDNN kernels round differently from, e.g., an AMD EPYC's):
+    # the promise still holds on this machine, bitwise, alone against its block of 10 ...
+    from nasloss_nb.spaces.base import load_space
+    from nasloss_nb.study import run_trials
+    block = list(range(seed // 10 * 10, seed // 10 * 10 + 10))
+    rows = run_trials(load_space(space, row.task), loss, "gcn", seeds=block, batched=True, portion=row.portion, randomness="member")
+    mine = next(r for r in rows if r["seed"] == seed)
+    for k in keys: assert got[k] == mine[k], (k, got[k], mine[k])
+    # ... and the stored row is within the cross-machine spread measured on 63 rows (max |delta| tau 0.0147, Spearman 0.0203)
+    assert got["n_train"] == row["n_train"]
+    for k in ("kendall_tau", "spearman"): assert abs(got[k] - row[k]) <= CROSS_MACHINE, (k, got[k], row[k])
