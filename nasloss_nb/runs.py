@@ -15,7 +15,7 @@ from .core import NasLossError, UnknownNameError
 # %% auto #0
 __all__ = ['CLAIM_TTL', 'HEARTBEAT', 'POLL', 'unknown_keys', 'seed_blocks', 'Claims', 'SweepInterrupted', 'worker_init', 'Here',
            'WorkerPool', 'DaskRunner', 'sigterm_interrupts', 'merged_keys', 'stored_left', 'keyed', 'machine',
-           'folder_randomness', 'check_folder_randomness', 'drive']
+           'folder_meta', 'folder_randomness', 'check_folder_randomness', 'drive']
 
 # %% ../nbs/10a_runs.ipynb #7a5c823f
 def unknown_keys(keys: Iterable, valid: Iterable, where: str):
@@ -195,6 +195,7 @@ def keyed(setting: dict) -> dict:
     "What a setting's run key hashes: all of it, `randomness` only when not 'block', so rows stored before it existed keep their keys"
     return {k: v for k, v in setting.items() if not (k == "randomness" and v == "block")}
 
+@functools.cache
 def machine() -> str:
     """The CPU kind a row's arithmetic depends on (vendor, model, torch and the CPU kernels it picked): recorded in
     meta.json, since rows are the same to the last bit only on the same kind (MKL and oneDNN round differently per kind)"""
@@ -206,6 +207,11 @@ def machine() -> str:
             if k.strip() in ("vendor_id", "model name"): cpu.setdefault(k.strip(), v.strip())
     name = " ".join(cpu.values()) or platform.processor() or platform.machine()
     return f"{name}; torch {torch.__version__} ({torch.backends.cpu.get_cpu_capability()})"
+
+def folder_meta(schema: int, name: str, randomness: str, **kind) -> dict:
+    "What a new results folder's meta.json records, study or search (`kind`): schema, version, name, randomness, machine"
+    from . import __version__
+    return {**kind, "schema": schema, "nasloss_version": __version__, "name": name, "randomness": randomness, "machine": machine()}
 
 def folder_randomness(out: Path) -> str | None:
     "How a results folder's rows drew their randomness (`fit_many`): meta.json's 'randomness', 'block' if written before it was recorded, None for a new folder"

@@ -12,8 +12,8 @@ from .checks import check_int
 from .core import InvalidParameterError, NasLossError, check_choice
 from .pool import HISTORY_COLUMNS, SEARCH_DEFAULTS, initial_sample
 from .predictors import PREDICTORS
-from .runs import (Claims, DaskRunner, Here, SweepInterrupted, WorkerPool, check_folder_randomness, drive, keyed,
-                             machine, seed_blocks, sigterm_interrupts, stored_left)
+from .runs import (Claims, DaskRunner, Here, SweepInterrupted, WorkerPool, check_folder_randomness, drive, folder_meta,
+                             keyed, seed_blocks, sigterm_interrupts, stored_left)
 from .search import STRATEGIES, check_search, run_searches
 from .spaces.base import load_space
 from .strategies import REA_DEFAULTS
@@ -203,9 +203,7 @@ def _check_folder(out: Path, name: str, write: bool, randomness: str | None = No
     elif out.exists() and any(out.glob("parts/*.parquet")):
         raise NasLossError(f"{out} holds result parts but no meta.json: not a search results folder (nothing was changed)")
     elif write:
-        atomic_write(meta, lambda t: t.write_text(json.dumps({"kind": "search", "schema": SEARCH_SCHEMA,
-                                                               "nasloss_version": __version__, "name": name,
-                                                               "randomness": randomness, "machine": machine()})))
+        atomic_write(meta, lambda t: t.write_text(json.dumps(folder_meta(SEARCH_SCHEMA, name, randomness, kind="search"))))
 
 def _check_schema(df: pd.DataFrame, p: Path) -> pd.DataFrame:
     "`df`, read from `p`, if it holds search runs of this schema; else an error naming the file"

@@ -13,8 +13,8 @@ import pandas as pd
 from . import __version__
 from .checks import check_bool, check_dict, check_int, check_kwargs, check_list, check_name, check_real, defaults_of
 from .core import InvalidParameterError, NasLossError, UnknownNameError, atomic_write, cache_dir, check_choice
-from .runs import (Claims, DaskRunner, Here, SweepInterrupted, WorkerPool, check_folder_randomness, drive, keyed,
-                             machine, seed_blocks, sigterm_interrupts, stored_left, unknown_keys)
+from .runs import (Claims, DaskRunner, Here, SweepInterrupted, WorkerPool, check_folder_randomness, drive, folder_meta,
+                             keyed, seed_blocks, sigterm_interrupts, stored_left, unknown_keys)
 
 # %% auto #0
 __all__ = ['SCHEMA_VERSION', 'CONFIG_KEYS', 'SPACE_KEYS', 'TUNE_KEYS', 'LOSS_KEYS', 'check_config', 'load_config', 'settings',
@@ -227,8 +227,7 @@ def _check_meta(out: Path) -> None:
 def _write_meta(out: Path, name: str, randomness: str) -> None:
     "Write meta.json into a checked folder that has none"
     if not (out / "meta.json").exists():
-        atomic_write(out / "meta.json", lambda t: t.write_text(json.dumps({"schema": SCHEMA_VERSION, "nasloss_version": __version__, "name": name,
-                                                                            "randomness": randomness, "machine": machine()})))
+        atomic_write(out / "meta.json", lambda t: t.write_text(json.dumps(folder_meta(SCHEMA_VERSION, name, randomness))))
 
 def _read_table(p: Path) -> pd.DataFrame | str:
     "A stored table (results.parquet or a part), or why it cannot be used"

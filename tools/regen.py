@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from nasloss_nb.search_runs import consolidate_search
-from nasloss_nb.sweep import consolidate
+from nasloss_nb.search_runs import consolidate_search, search_results
+from nasloss_nb.sweep import consolidate, results
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "data" / "results"
@@ -63,8 +63,9 @@ def swap(config: Path, scratch: Path) -> None:
     meta = json.loads((out / "meta.json").read_text())
     if meta.get("randomness") != "member": sys.exit(f"{out} was not run under member (meta.json: {meta})")
     search = meta.get("kind") == "search"
-    new = pd.read_parquet(consolidate_search(out) if search else consolidate(out))
-    old = pd.read_parquet(dest / "results.parquet")
+    (consolidate_search if search else consolidate)(out)
+    read = search_results if search else results   # the store's own readers: meta.json and schema checked
+    new, old = read(out), read(dest)
     a, b = _runs(old, search), _runs(new, search)
     if not a.equals(b):
         diff = a.to_frame("committed").join(b.to_frame("new"), how="outer").fillna(0)
