@@ -82,7 +82,9 @@ def _study_row(out: Path, key: str, cfg: dict, s: dict, seed: int, root) -> pd.D
     from nasloss_nb.sweep import results, run_setting
     stored = results(out).set_index("key").loc[key]
     new = run_setting(s, [seed], root)[0]
-    return _side_by_side([(c, stored[c], new[c]) for c in STUDY_VALUES if c in new and c in stored])
+    df = _side_by_side([(c, stored[c], new[c]) for c in STUDY_VALUES if c in new and c in stored])
+    df.attrs["row_machine"] = stored.get("machine")      # rows from 2026-12-06 on record it themselves
+    return df
 
 def _search_row(out: Path, key: str, cfg: dict, s: dict, seed: int, root) -> pd.DataFrame:
     "A stored search run beside the same run searched again with its seed block"
@@ -91,8 +93,10 @@ def _search_row(out: Path, key: str, cfg: dict, s: dict, seed: int, root) -> pd.
     h = run_setting_block(s, _block(cfg, s, seed), root); h = h[h["key"] == key].sort_values("query")
     diff = np.flatnonzero(stored["row"].to_numpy()[:len(h)] != h["row"].to_numpy()[:len(stored)])
     last = lambda d, c: d[c].iloc[-1]
-    return _side_by_side([("queries", len(stored), len(h)), ("first query that differs", "none", int(diff[0]) + 1 if len(diff) else "none"),
-                          *[(c, last(stored, c), last(h, c)) for c in ("best_val", "best_test", "oracle_best_test")]])
+    df = _side_by_side([("queries", len(stored), len(h)), ("first query that differs", "none", int(diff[0]) + 1 if len(diff) else "none"),
+                        *[(c, last(stored, c), last(h, c)) for c in ("best_val", "best_test", "oracle_best_test")]])
+    df.attrs["row_machine"] = last(stored, "machine") if "machine" in stored else None
+    return df
 
 
 # %% ../nbs/14a_reproduce_row.ipynb #ea89e27b
@@ -109,6 +113,8 @@ def reproduce_row(results_dir: str | os.PathLike,   # a study or search results 
     if kind != meta.get("kind", "study"):
         raise NasLossError(f"key {key!r} is a {kind} run (config {f}), but {out} holds {meta.get('kind', 'study')} results")
     df = (_study_row if kind == "study" else _search_row)(out, key, cfg, s, seed, root)
-    df.attrs.update(config=str(f), kind=kind, seed=seed, block=_block(cfg, s, seed), setting=s, made_on=meta.get("machine"))
+    row = df.attrs.pop("row_machine", None)
+    made = row if isinstance(row, str) else meta.get("machine")     # the row's own record first: a resumed folder may mix kinds
+    df.attrs.update(config=str(f), kind=kind, seed=seed, block=_block(cfg, s, seed), setting=s, made_on=made)
     return df
 

@@ -15,7 +15,7 @@ from .core import NasLossError, UnknownNameError
 # %% auto #0
 __all__ = ['CLAIM_TTL', 'HEARTBEAT', 'POLL', 'unknown_keys', 'seed_blocks', 'Claims', 'SweepInterrupted', 'worker_init', 'Here',
            'WorkerPool', 'DaskRunner', 'sigterm_interrupts', 'merged_keys', 'stored_left', 'keyed', 'machine',
-           'folder_meta', 'folder_randomness', 'check_folder_randomness', 'drive']
+           'folder_meta', 'made_on', 'folder_randomness', 'check_folder_randomness', 'drive']
 
 # %% ../nbs/10a_runs.ipynb #7a5c823f
 def unknown_keys(keys: Iterable, valid: Iterable, where: str):
@@ -212,6 +212,13 @@ def folder_meta(schema: int, name: str, randomness: str, **kind) -> dict:
     "What a new results folder's meta.json records, study or search (`kind`): schema, version, name, randomness, machine"
     from . import __version__
     return {**kind, "schema": schema, "nasloss_version": __version__, "name": name, "randomness": randomness, "machine": machine()}
+
+def made_on(rows, meta: dict):     # rows: a DataFrame of stored rows; returns a Series of str
+    """The CPU kind each stored row was made on: its own `machine` column (rows from 2026-12-06 on: a folder resumed
+    elsewhere mixes kinds), else the folder's meta.json, else 'not recorded' (folders made before 2026-12-06)"""
+    import pandas as pd
+    own = rows["machine"] if "machine" in rows else pd.Series(None, index=rows.index, dtype=object)
+    return own.fillna(meta.get("machine") or "not recorded").astype(str)
 
 def folder_randomness(out: Path) -> str | None:
     "How a results folder's rows drew their randomness (`fit_many`): meta.json's 'randomness', 'block' if written before it was recorded, None for a new folder"

@@ -13,7 +13,7 @@ from .core import InvalidParameterError, NasLossError, check_choice
 from .pool import HISTORY_COLUMNS, SEARCH_DEFAULTS, initial_sample
 from .predictors import PREDICTORS
 from .runs import (Claims, DaskRunner, Here, SweepInterrupted, WorkerPool, check_folder_randomness, drive, folder_meta,
-                             keyed, seed_blocks, sigterm_interrupts, stored_left)
+                             keyed, machine, seed_blocks, sigterm_interrupts, stored_left)
 from .search import STRATEGIES, check_search, run_searches
 from .spaces.base import load_space
 from .strategies import REA_DEFAULTS
@@ -186,7 +186,7 @@ def run_setting_block(setting: dict, seeds: list[int], root: str | None = None,
     h = run_searches(space, setting["method"], seeds=seeds, randomness=setting.get("randomness", "block"), **kw)
     keys = {s: run_key(setting, s) for s in seeds}
     return h.assign(label=setting["label"], kwargs=json.dumps(setting["kwargs"], sort_keys=True), key=h["seed"].map(keys),
-                    nasloss_version=__version__, schema=SEARCH_SCHEMA, **setting_columns(setting))
+                    nasloss_version=__version__, schema=SEARCH_SCHEMA, machine=machine(), **setting_columns(setting))
 
 # %% ../nbs/13d_search_runs.ipynb #5ad1190f
 def _check_folder(out: Path, name: str, write: bool, randomness: str | None = None) -> None:

@@ -14,7 +14,7 @@ from . import __version__
 from .checks import check_bool, check_dict, check_int, check_kwargs, check_list, check_name, check_real, defaults_of
 from .core import InvalidParameterError, NasLossError, UnknownNameError, atomic_write, cache_dir, check_choice
 from .runs import (Claims, DaskRunner, Here, SweepInterrupted, WorkerPool, check_folder_randomness, drive, folder_meta,
-                             keyed, seed_blocks, sigterm_interrupts, stored_left, unknown_keys)
+                             keyed, machine, seed_blocks, sigterm_interrupts, stored_left, unknown_keys)
 
 # %% auto #0
 __all__ = ['SCHEMA_VERSION', 'CONFIG_KEYS', 'SPACE_KEYS', 'TUNE_KEYS', 'LOSS_KEYS', 'check_config', 'load_config', 'settings',
@@ -205,7 +205,7 @@ def run_setting(setting: dict,              # one entry of `settings(cfg)`
     rows = [r for r in rows if r["seed"] in set(seeds)]
     for r in rows:
         r.update(key=trial_key(setting, r["seed"]), label=setting["label"], options=repr(setting["options"]),
-                 seed_block=B, nasloss_version=__version__, schema=SCHEMA_VERSION)
+                 seed_block=B, nasloss_version=__version__, schema=SCHEMA_VERSION, machine=machine())
     return rows
 
 # %% ../nbs/10_sweep.ipynb #287055c6

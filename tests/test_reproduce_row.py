@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 import yaml
 from nasloss_nb.sweep import run_sweep
+from shared import CROSS_MACHINE
 
 ROOT = Path(__file__).resolve().parents[1]
 EXE = Path(sys.executable).parent / "nasloss"
-CROSS_MACHINE = 0.03   # |delta| of a trial's rank correlations between two CPU kinds: 1.5x the largest of 63 rows (GUIDE, Reliability)
 
 
 def _row(*args):
@@ -30,8 +30,20 @@ def test_a_study_row_is_trained_again_with_its_block_or_alone(tmp_path, randomne
     import json
     assert json.loads((tmp_path / "runs" / "meta.json").read_text())["machine"] == machine()
     assert f"made on: {machine()}; here: {machine()}" in r.stdout
+    assert (df["machine"] == machine()).all()               # and so does each row: a folder resumed elsewhere mixes kinds
+    meta = json.loads((tmp_path / "runs" / "meta.json").read_text())
+    (tmp_path / "runs" / "meta.json").write_text(json.dumps({**meta, "machine": "the folder's first CPU"}))
+    again = _row(tmp_path / "runs", key, "--configs", tmp_path / "cfg")
+    assert f"made on: {machine()}; here:" in again.stdout, again.stdout    # the row's own record wins over the folder's
     bad = _row(tmp_path / "runs", "0" * 16, "--configs", tmp_path / "cfg")
     assert bad.returncode == 2 and "defines key '0000000000000000'" in bad.stderr
+
+
+def test_each_row_is_credited_to_its_own_cpu_kind_then_its_folders():
+    from nasloss_nb.runs import made_on
+    rows = pd.DataFrame({"machine": ["AMD", None, None]})
+    assert made_on(rows, {"machine": "Intel"}).tolist() == ["AMD", "Intel", "Intel"]
+    assert made_on(rows.drop(columns="machine"), {}).tolist() == ["not recorded"] * 3
 
 
 def test_a_committed_search_row_is_reproduced():

@@ -8,12 +8,23 @@
 predictor, training size, seed) for a study, the same runs with as many queries for a search. Keys differ between the
 two randomness modes (the mode is part of a row's settings), so runs are matched by those columns, not by key.
 It prints how far the rows moved (study: mean |delta tau| per setting; search: runs ending on another best test value).
+
+    python tools/regen.py add experiments/configs/study_auto_fig2.yaml /work/regen/auto_run [--made-here]
+
+`add` copies into the committed folder the runs a scratch folder holds and it lacks (the config's seeds grew, or a run
+was cut short), leaving the committed rows as they are. Every added run must be one its config defines (by key) and
+run in the same randomness mode. Each added row keeps the CPU kind it was made on (`machine`); rows made before rows
+recorded it take the scratch folder's meta.json, or with --made-here this machine's (say so only when it is true).
 """
 import datetime, json, re, shutil, sys
 from pathlib import Path
 
 import pandas as pd
 
+from nasloss_nb.core import atomic_write
+from nasloss_nb.core import NasLossError
+from nasloss_nb.reproduce_row import find_setting
+from nasloss_nb.runs import machine
 from nasloss_nb.search_runs import consolidate_search, search_results
 from nasloss_nb.sweep import consolidate, results
 
@@ -77,6 +88,36 @@ def swap(config: Path, scratch: Path) -> None:
     config.write_text(_member_text(config.read_text(), note))
 
 
+def add(config: Path, scratch: Path, made_here: bool = False) -> None:
+    "Copy the runs `scratch` holds and the committed folder lacks into it, each row stamped with the CPU kind that made it"
+    dest = RESULTS / config.stem
+    meta, mine = (json.loads((d / "meta.json").read_text()) for d in (scratch, dest))
+    if meta.get("randomness") != mine.get("randomness"):
+        sys.exit(f"{scratch} ran under {meta.get('randomness')!r}, {dest} holds {mine.get('randomness')!r} rows: not one set")
+    search = mine.get("kind") == "search"
+    read = search_results if search else results
+    new, old = read(scratch), read(dest)
+    new = new[~new["key"].isin(set(old["key"]))].copy()
+    if new.empty: sys.exit(f"{scratch} holds no run that {dest} lacks")
+    for key in sorted(set(new["key"])):
+        try: find_setting(key, [config])
+        except NasLossError: sys.exit(f"run {key} of {scratch} is not one that {config} defines: nothing was added")
+    who = meta.get("machine") or (machine() if made_here else None)
+    unstamped = new["machine"].isna() if "machine" in new else pd.Series(True, index=new.index)
+    if unstamped.any() and who is None:
+        sys.exit(f"{int(unstamped.sum())} rows do not record their CPU kind and {scratch}/meta.json does not either: "
+                 "rerun with --made-here if this machine made them")
+    new["machine"] = (new["machine"] if "machine" in new else None)
+    new.loc[unstamped, "machine"] = who
+    for key, rows in new.groupby("key"):     # the store's own form: one part per trial or run, then consolidated
+        atomic_write(dest / "parts" / f"{key}.parquet", lambda t: rows.to_parquet(t, index=False))
+    (consolidate_search if search else consolidate)(dest)
+    runs = new.groupby(["space", "task", "label"])["seed"].agg(lambda s: f"{s.nunique()} runs, seeds {s.min()}-{s.max()}")
+    print(f"{config.stem}: added {new['key'].nunique()} runs ({len(new)} rows) made on {sorted(set(new['machine']))}\n{runs.to_string()}")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 4 or sys.argv[1] not in ("prepare", "swap"): sys.exit(__doc__)
-    {"prepare": prepare, "swap": swap}[sys.argv[1]](Path(sys.argv[2]), Path(sys.argv[3]))
+    args = [a for a in sys.argv[1:] if a != "--made-here"]
+    if len(args) != 3 or args[0] not in ("prepare", "swap", "add"): sys.exit(__doc__)
+    if args[0] == "add": add(Path(args[1]), Path(args[2]), made_here="--made-here" in sys.argv)
+    else: {"prepare": prepare, "swap": swap}[args[0]](Path(args[1]), Path(args[2]))
