@@ -117,6 +117,7 @@ def path_encoding(space: TabularSpace,        # any tabular space
         return enc.to(device)
     return cached_tensors(space, ("path", max_len, device), build)
 
+# %% ../nbs/13f_bananas.ipynb #be1a726d
 def path_len(space: TabularSpace, setting) -> int | None:
     "The truncation `max_path_len` asks for on `space`: 'auto' -> PATH_MAX_LEN (None where the space has none)"
     return PATH_MAX_LEN.get(space.name) if setting == "auto" else setting
@@ -161,6 +162,7 @@ def fit_ensemble(space: TabularSpace,     # the space that holds the rows
                       epochs=s["epochs"], lr=s["lr"], weight_decay=s["weight_decay"], batch_size=s["batch_size"], device=device)
     return [out[r::R] for r in range(R)]
 
+# %% ../nbs/13f_bananas.ipynb #9637aeee
 def ensemble_scores(models: Sequence[PathMLP],  # one run's ensemble
                     space: TabularSpace,        # the space to score
                     idx: np.ndarray,            # rows to score

@@ -271,6 +271,7 @@ def cmd_reproduce(args) -> str:
     t = reproduce(args.names, args.out, smoke=args.smoke, rerun=args.rerun, workers=args.workers)
     return t.to_string(index=False) + f"\nreport: {t.attrs['report']}"
 
+# %% ../nbs/11_cli.ipynb #f9d4d267
 def cmd_quickstart(args) -> str:
     "Text for `nasloss quickstart`: run the small NAS-Bench-Graph study, then the 'which loss here?' table and the report's path"
     from nasloss_nb.report import markdown

@@ -232,6 +232,7 @@ def _validate(name: str, kw: dict) -> None:
             raise InvalidParameterError(f"{k}_kwargs of {name!r}: reduction and check apply to the whole loss; pass them to {name!r} itself")
         loss_fn(kw[k], **sub)
 
+# %% ../nbs/04_losses.ipynb #2b3bd3e2
 def loss_fn(name: str,      # key of LOSSES
             **overrides,    # hyperparameters to change (and optionally the call options generator=, reduction=, check=)
            ) -> Callable:

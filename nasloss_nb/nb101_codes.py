@@ -54,6 +54,7 @@ def encode(matrix, ops) -> Arch:
     o = np.full((1, MAX_V), PAD, np.int8); o[0, :V] = op_codes(ops)
     return tuple(codes_from_arrays(pad, o, [V])[0].tolist())
 
+# %% ../nbs/02k_nb101_codes.ipynb #06c7c56d
 def decode(arch: Arch) -> tuple[np.ndarray, np.ndarray]:
     "(adjacency [V, V] int8, op codes [V] int8) of an arch tuple"
     c = np.asarray(arch, np.int64)

@@ -419,6 +419,7 @@ def _epochs_note(df: pd.DataFrame) -> str:
     return (head + f" Against the 200-epoch study (data/results/fig2, same setting, {ref['seed'].nunique()} seeds) the mean "
             f"Kendall tau is within 0.05 for {len(both) - len(off)} of the {len(both)} losses" + (f"; not for {'; '.join(off)}." if off else "."))
 
+# %% ../nbs/14_reproduce.ipynb #038e5731
 def _quick_items(df: pd.DataFrame) -> list[tuple]:
     "The report of a quickstart table: the study figure, the recommendation, the means and the findings"
     from nasloss_nb.report import findings, recommend, study_figure, summary
@@ -427,7 +428,6 @@ def _quick_items(df: pd.DataFrame) -> list[tuple]:
             ("table", "Mean and s.e. per loss", summary(df)),
             ("note", "Reduced training", _epochs_note(df)),
             ("table", "Findings: the paper's Fig. 2 claims on this one space", _ran(findings(df)))]
-
 
 # %% ../nbs/14_reproduce.ipynb #b3c25cd2
 def quickstart(out: str | os.PathLike = "nasloss-quickstart",  # folder: results/ (resumable) and report.html

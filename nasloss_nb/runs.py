@@ -220,6 +220,7 @@ def made_on(rows, meta: dict):     # rows: a DataFrame of stored rows; returns a
     own = rows["machine"] if "machine" in rows else pd.Series(None, index=rows.index, dtype=object)
     return own.fillna(meta.get("machine") or "not recorded").astype(str)
 
+# %% ../nbs/10a_runs.ipynb #e7cfd906
 def folder_randomness(out: Path) -> str | None:
     "How a results folder's rows drew their randomness (`fit_many`): meta.json's 'randomness', 'block' if written before it was recorded, None for a new folder"
     meta = Path(out) / "meta.json"
@@ -233,7 +234,6 @@ def check_folder_randomness(out: Path, randomness: str) -> None:
     if have is not None and have != randomness:
         raise NasLossError(f"{out} holds rows made with randomness={have!r}; this config asks for {randomness!r}: write to a "
                            f"new folder (--out), or set 'randomness: {have}' in the config to add to this one (nothing was changed)")
-
 
 # %% ../nbs/10a_runs.ipynb #2ac36636
 def drive(todo: list,            # [(setting, seeds)] blocks, in the order to run them

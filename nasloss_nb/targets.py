@@ -40,6 +40,7 @@ def build_loss(name: str, space: TabularSpace, y_unit: np.ndarray, loss_kwargs: 
     else: kw_gen = {}
     return loss_fn(name, **kw_gen, **kw), kw
 
+# %% ../nbs/07a_targets.ipynb #f4acab21
 def member_losses(name: str, space: TabularSpace, y_unit: np.ndarray, loss_kwargs: dict | None,
                   seeds: Sequence[int]) -> tuple[list[Callable], list[dict]]:
     """One loss per model for `fit_many(randomness='member')`: model i's from its own targets y_unit[i] (the MAPE bound)

@@ -218,6 +218,7 @@ def _pool(self: TrainedSpace, n: int, seed: int) -> np.ndarray:
                            f"{sorted({len(c) for c in codes})}: a cell must sample n distinct codes of one length")
     return np.array(codes, self.code_dtype)
 
+# %% ../nbs/08_trained.ipynb #67f1f949
 def _connect(self: TrainedSpace, scheduler):
     "The Dask cluster the evaluations go to (checked: reachable, one training per worker), or None"
     return None if scheduler is None else Cluster(scheduler)
@@ -225,7 +226,6 @@ def _connect(self: TrainedSpace, scheduler):
 TrainedSpace._init_rows = _init_rows
 TrainedSpace._pool = _pool
 TrainedSpace._connect = _connect
-
 
 # %% ../nbs/08_trained.ipynb #9568d251
 def _index(self, archs: Sequence) -> np.ndarray:
