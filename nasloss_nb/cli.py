@@ -259,7 +259,7 @@ def cmd_reproduce_row(args) -> str:
     how = "alone (randomness 'member')" if a["setting"].get("randomness") == "member" else f"with its seed block {a['block']}"
     head = f"{a['kind']} row {args.key} of {args.results}: config {a['config']}, seed {a['seed']}, trained again {how}"
     here = machine()
-    made = f"made on: {a['made_on'] or 'not recorded (folders before 2026-12-06)'}; here: {here}"
+    made = f"made on: {a['made_on']}{' (folders before 2026-12-06)' * (a['made_on'] == 'not recorded')}; here: {here}"
     tail = "identical" if not diff else f"{diff} of {len(df)} values differ"
     if diff and a["made_on"] != here:   # MKL and oneDNN round differently per CPU kind, and training amplifies it
         tail += " (rows are the same to the last bit only on the CPU kind that made them; GUIDE, Reliability)"

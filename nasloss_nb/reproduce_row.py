@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from .core import NasLossError
+from .runs import made_on
 
 
 # %% auto #0
-__all__ = ['STUDY_VALUES', 'find_setting', 'reproduce_row']
+__all__ = ['STUDY_VALUES', 'defined_keys', 'find_setting', 'reproduce_row']
 
 # %% ../nbs/14a_reproduce_row.ipynb #2b0538b4
 def _config_files(configs) -> list[Path]:
@@ -40,6 +41,10 @@ def _keys_of(path: Path):
     except NasLossError: return
     for s in sets:
         for seed in cfg["seeds"]: yield kind, cfg, s, seed, key(s, seed)
+
+def defined_keys(path: str | os.PathLike) -> set[str]:
+    "The keys of every run a config file defines (none for a file that is not a valid config)"
+    return {k for *_, k in _keys_of(Path(path))}
 
 
 # %% ../nbs/14a_reproduce_row.ipynb #208ffb0a
@@ -77,16 +82,16 @@ def _side_by_side(pairs: list[tuple[str, object, object]]) -> pd.DataFrame:
 
 
 # %% ../nbs/14a_reproduce_row.ipynb #ce0066a7
-def _study_row(out: Path, key: str, cfg: dict, s: dict, seed: int, root) -> pd.DataFrame:
+def _study_row(out: Path, key: str, cfg: dict, s: dict, seed: int, root, meta: dict) -> pd.DataFrame:
     "A stored trial beside the same trial trained again (`run_setting`: its whole block, or alone under 'member')"
     from nasloss_nb.sweep import results, run_setting
-    stored = results(out).set_index("key").loc[key]
+    rows = results(out); rows = rows[rows["key"] == key]; stored = rows.iloc[0]
     new = run_setting(s, [seed], root)[0]
     df = _side_by_side([(c, stored[c], new[c]) for c in STUDY_VALUES if c in new and c in stored])
-    df.attrs["row_machine"] = stored.get("machine")      # rows from 2026-12-06 on record it themselves
+    df.attrs["made_on"] = made_on(rows, meta).iloc[0]     # the row's own record first: a resumed folder may mix kinds
     return df
 
-def _search_row(out: Path, key: str, cfg: dict, s: dict, seed: int, root) -> pd.DataFrame:
+def _search_row(out: Path, key: str, cfg: dict, s: dict, seed: int, root, meta: dict) -> pd.DataFrame:
     "A stored search run beside the same run searched again with its seed block"
     from nasloss_nb.search_runs import run_setting_block, search_results
     stored = search_results(out); stored = stored[stored["key"] == key].sort_values("query")
@@ -95,7 +100,7 @@ def _search_row(out: Path, key: str, cfg: dict, s: dict, seed: int, root) -> pd.
     last = lambda d, c: d[c].iloc[-1]
     df = _side_by_side([("queries", len(stored), len(h)), ("first query that differs", "none", int(diff[0]) + 1 if len(diff) else "none"),
                         *[(c, last(stored, c), last(h, c)) for c in ("best_val", "best_test", "oracle_best_test")]])
-    df.attrs["row_machine"] = last(stored, "machine") if "machine" in stored else None
+    df.attrs["made_on"] = made_on(stored, meta).iloc[-1]
     return df
 
 
@@ -112,9 +117,7 @@ def reproduce_row(results_dir: str | os.PathLike,   # a study or search results 
     f, kind, cfg, s, seed = find_setting(key, configs)
     if kind != meta.get("kind", "study"):
         raise NasLossError(f"key {key!r} is a {kind} run (config {f}), but {out} holds {meta.get('kind', 'study')} results")
-    df = (_study_row if kind == "study" else _search_row)(out, key, cfg, s, seed, root)
-    row = df.attrs.pop("row_machine", None)
-    made = row if isinstance(row, str) else meta.get("machine")     # the row's own record first: a resumed folder may mix kinds
-    df.attrs.update(config=str(f), kind=kind, seed=seed, block=_block(cfg, s, seed), setting=s, made_on=made)
+    df = (_study_row if kind == "study" else _search_row)(out, key, cfg, s, seed, root, meta)
+    df.attrs.update(config=str(f), kind=kind, seed=seed, block=_block(cfg, s, seed), setting=s)
     return df
 

@@ -21,12 +21,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from nasloss_nb.core import atomic_write
-from nasloss_nb.core import NasLossError
-from nasloss_nb.reproduce_row import find_setting
-from nasloss_nb.runs import machine
-from nasloss_nb.search_runs import consolidate_search, search_results
-from nasloss_nb.sweep import consolidate, results
+from nasloss_nb.reproduce_row import defined_keys
+from nasloss_nb.runs import machine, made_on
+from nasloss_nb.search_runs import consolidate_search, search_results, write_runs
+from nasloss_nb.sweep import consolidate, results, write_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "data" / "results"
@@ -99,18 +97,16 @@ def add(config: Path, scratch: Path, made_here: bool = False) -> None:
     new, old = read(scratch), read(dest)
     new = new[~new["key"].isin(set(old["key"]))].copy()
     if new.empty: sys.exit(f"{scratch} holds no run that {dest} lacks")
-    for key in sorted(set(new["key"])):
-        try: find_setting(key, [config])
-        except NasLossError: sys.exit(f"run {key} of {scratch} is not one that {config} defines: nothing was added")
+    if stray := sorted(set(new["key"]) - defined_keys(config)):
+        sys.exit(f"runs {stray[:5]} of {scratch} are not ones that {config} defines: nothing was added")
     who = meta.get("machine") or (machine() if made_here else None)
-    unstamped = new["machine"].isna() if "machine" in new else pd.Series(True, index=new.index)
+    unstamped = new.get("machine", pd.Series(None, index=new.index, dtype=object)).isna()
     if unstamped.any() and who is None:
         sys.exit(f"{int(unstamped.sum())} rows do not record their CPU kind and {scratch}/meta.json does not either: "
                  "rerun with --made-here if this machine made them")
-    new["machine"] = (new["machine"] if "machine" in new else None)
-    new.loc[unstamped, "machine"] = who
-    for key, rows in new.groupby("key"):     # the store's own form: one part per trial or run, then consolidated
-        atomic_write(dest / "parts" / f"{key}.parquet", lambda t: rows.to_parquet(t, index=False))
+    new["machine"] = made_on(new, {"machine": who})
+    if search: write_runs(dest, new)                 # the store's own writers (one part per trial or run), then merged
+    else: write_rows(dest, new.to_dict("records"))
     (consolidate_search if search else consolidate)(dest)
     runs = new.groupby(["space", "task", "label"])["seed"].agg(lambda s: f"{s.nunique()} runs, seeds {s.min()}-{s.max()}")
     print(f"{config.stem}: added {new['key'].nunique()} runs ({len(new)} rows) made on {sorted(set(new['machine']))}\n{runs.to_string()}")
