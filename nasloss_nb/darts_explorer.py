@@ -70,7 +70,75 @@ def _available(f: Fidelity) -> bool:
     except DataMissingError: return False
 
 
-# %% ../nbs/15d_darts_explorer.ipynb #ec820955
+# %% ../nbs/15d_darts_explorer.ipynb #cd4a71ba
+def _darts_controls(genos: dict, genotype: str, first: Fidelity, epochs: int, images: int | None, seed: int) -> dict:
+    "The explorer's controls by their visible names (the browser test drives them by those), and its step bar"
+    import ipywidgets as widgets
+    box = lambda w="215px", d="90px": dict(style={"description_width": d}, layout=widgets.Layout(width=w))
+    c = {"genotype": widgets.Dropdown(options=list(genos), value=genotype if genotype in GENOTYPES else "yours",
+                                      description="genotype", **box("330px", "70px")),
+         "fidelity": widgets.Dropdown(options=[k for k, f in FIDELITIES.items() if k == first.name or _available(f)],
+                                      value=first.name, description="fidelity", **box("330px", "70px")),
+         "epochs": widgets.BoundedIntText(value=epochs, min=1, max=1000, description="epochs", **box()),
+         "train images": widgets.BoundedIntText(value=images or train_images(first), min=32, max=60_000,
+                                                description="train images", **box()),
+         "seed": widgets.BoundedIntText(value=seed, min=0, max=10**6, description="seed", **box("180px", "50px")),
+         "use cache": widgets.Checkbox(value=True, description="use cache", **box("180px", "50px")),
+         "train": widgets.Button(description="train", button_style="primary", tooltip="train one more run; earlier runs stay"),
+         "clear runs": widgets.Button(description="clear runs", tooltip="forget the runs so far"),
+         "bar": widgets.IntProgress(description="step", **box("300px", "40px"))}
+    c["fidelity"].observe(lambda ch: setattr(c["train images"], "value", train_images(FIDELITIES[ch["new"]])), "value")
+    return c
+
+
+# %% ../nbs/15d_darts_explorer.ipynb #7ddf7972
+def _draw_darts_runs(ui, extra: list[dict] = ()) -> None:
+    "Redraw the explorer's curves (the finished runs plus `extra`, a run in progress) and its table of finished runs"
+    from IPython.display import display
+    from nasloss_nb.report import readable
+    runs, curve, ep = ui.state["runs"] + list(extra), ui.outputs["curve"], ui.controls["epochs"]
+    ui.state["figure"] = darts_runs_figure(runs, max([ep.value] + [len(r["loss"]) for r in runs]), ui.width) if runs else None
+    ui.state["draws"] += 1
+    with curve:
+        curve.clear_output(wait=True)
+        if runs: display(ui.state["figure"])
+    rows = ui.state["rows"]
+    ui.outputs["table"].value = readable(darts_runs_table(rows), digits=2).to_html() if rows else ""
+
+def _forget_darts_runs(ui) -> None:
+    "The explorer's `clear runs`: forget every run so far"
+    ui.state.update(runs=[], rows=[], figure=None, error=None); _draw_darts_runs(ui); ui.outputs["status"].value = ""
+
+
+# %% ../nbs/15d_darts_explorer.ipynb #40fcee3a
+def _train_darts_run(ui) -> None:
+    "The explorer's `train`: one more run with the controls' values (`train_genotype`), drawn epoch by epoch"
+    import html
+    c, st, status, bar = ui.controls, ui.state, ui.outputs["status"], ui.controls["bar"]
+    k, t0, geno = len(st["runs"]) + 1, time.perf_counter(), c["genotype"].value
+    now = {"name": f"{k}: {geno}, {c['fidelity'].value}, {c['epochs'].value} epochs, seed {c['seed'].value}", "loss": [], "val": []}
+    def step(p):
+        bar.max, bar.value = p["steps"], p["step"]
+        status.value = f"<small>run {k}: epoch {p['epoch'] + 1}, step {p['step']} of {p['steps']}, batch loss {p['loss']:.3f}</small>"
+    def epoch_done(e): now["loss"].append(e["loss"]); now["val"].append(e["val"]); _draw_darts_runs(ui, [now])
+    status.value, bar.value = f"<small>run {k}: loading the images...</small>", 0
+    try:
+        fid = explorer_fidelity(c["fidelity"].value, c["epochs"].value, c["train images"].value)
+        old = torch.get_num_threads(); torch.set_num_threads(ui.threads or old)
+        try: r = train_genotype(ui.genos[geno], fidelity=fid, seed=c["seed"].value, device=ui.device, cache=c["use cache"].value,
+                                progress=step, on_epoch=epoch_done)
+        finally: torch.set_num_threads(old)
+        if r["cached"]: now.update(loss=epoch_means(r["loss_curve"], fid.epochs), val=list(r["val_curve"]))
+        st["runs"].append(now); st["rows"].append(r | {"label": geno}); st["error"] = None
+        bar.value = bar.max; _draw_darts_runs(ui)
+        how = "read from the cache" if r["cached"] else f"{fid.epochs} epochs in {time.perf_counter() - t0:.1f} s"
+        status.value = f"<small>run {k} finished ({how}): val {r['val']:.2f} %, test {r['test']:.2f} %</small>"
+    except NasLossError as e:
+        st["error"] = str(e); _draw_darts_runs(ui)
+        status.value = f"<pre style='color:#b00; white-space:pre-wrap'>run {k} stopped: {html.escape(str(e))}</pre>"
+
+
+# %% ../nbs/15d_darts_explorer.ipynb #f1b58ffb
 def darts_explorer(genotype: str = "DARTS-V2",     # a key of GENOTYPES, or any DARTS genotype (offered as "yours")
                    fidelity: str = "smoke",        # a preset of FIDELITIES (those whose data is missing are not offered)
                    epochs: int = 3,                # epochs (smoke's own is 1: one point per run)
@@ -79,62 +147,16 @@ def darts_explorer(genotype: str = "DARTS-V2",     # a key of GENOTYPES, or any 
                    threads: int | None = 1,        # CPU threads while training (None: torch's); 1 is the fastest here, see below
                    width: int = 760):
     "ipywidgets: train DARTS cells live and keep them: loss and validation accuracy per epoch, a table of finished runs"
-    import html, ipywidgets as widgets
-    from IPython.display import display
-    from nasloss_nb.report import readable
+    import ipywidgets as widgets
     device, first = check_device(device), get_fidelity(fidelity)
     genos = dict(GENOTYPES) if genotype in GENOTYPES else {"yours": genotype_str(from_arch(to_arch(genotype))), **GENOTYPES}
-    box = lambda w="215px", d="90px": dict(style={"description_width": d}, layout=widgets.Layout(width=w))
-    ge = widgets.Dropdown(options=list(genos), value=genotype if genotype in GENOTYPES else "yours", description="genotype", **box("330px", "70px"))
-    fi = widgets.Dropdown(options=[k for k, f in FIDELITIES.items() if k == first.name or _available(f)], value=first.name,
-                          description="fidelity", **box("330px", "70px"))
-    ep = widgets.BoundedIntText(value=epochs, min=1, max=1000, description="epochs", **box())
-    n_img = widgets.BoundedIntText(value=images or train_images(first), min=32, max=60_000, description="train images", **box())
-    sd = widgets.BoundedIntText(value=seed, min=0, max=10**6, description="seed", **box("180px", "50px"))
-    use = widgets.Checkbox(value=True, description="use cache", **box("180px", "50px"))
-    go_btn = widgets.Button(description="train", button_style="primary", tooltip="train one more run; earlier runs stay")
-    clear = widgets.Button(description="clear runs", tooltip="forget the runs so far")
-    bar = widgets.IntProgress(description="step", **box("300px", "40px"))
-    curve, table, status = widgets.Output(), widgets.HTML(), widgets.HTML()
-    fi.observe(lambda c: setattr(n_img, "value", train_images(FIDELITIES[c["new"]])), "value")
-    ui = widgets.VBox([widgets.HBox([widgets.VBox([ge, fi]), widgets.VBox([ep, n_img]), widgets.VBox([sd, use])]),
-                       widgets.HBox([go_btn, clear, bar]), status, curve, table], layout=widgets.Layout(max_width=f"{width + 160}px"))   # the table: one line a run
+    c = _darts_controls(genos, genotype, first, epochs, images, seed)
+    out = {"status": widgets.HTML(), "curve": widgets.Output(), "table": widgets.HTML()}       # top to bottom
+    columns = [widgets.VBox([c[k] for k in ks]) for ks in (("genotype", "fidelity"), ("epochs", "train images"), ("seed", "use cache"))]
+    ui = widgets.VBox([widgets.HBox(columns), widgets.HBox([c["train"], c["clear runs"], c["bar"]]), *out.values()],
+                      layout=widgets.Layout(max_width=f"{width + 160}px"))   # the table: one line a run
     ui.state = {"rows": [], "runs": [], "figure": None, "error": None, "draws": 0}
-    ui.controls = {"genotype": ge, "fidelity": fi, "epochs": ep, "train images": n_img, "seed": sd, "use cache": use,
-                   "train": go_btn, "clear runs": clear}
-
-    def draw(extra: list[dict] = ()):
-        runs = ui.state["runs"] + list(extra)
-        ui.state["figure"] = darts_runs_figure(runs, max([ep.value] + [len(r["loss"]) for r in runs]), width) if runs else None
-        ui.state["draws"] += 1
-        with curve:
-            curve.clear_output(wait=True)
-            if runs: display(ui.state["figure"])
-        table.value = readable(darts_runs_table(ui.state["rows"]), digits=2).to_html() if ui.state["rows"] else ""
-
-    def train(_=None):
-        k, t0 = len(ui.state["runs"]) + 1, time.perf_counter()
-        now = {"name": f"{k}: {ge.value}, {fi.value}, {ep.value} epochs, seed {sd.value}", "loss": [], "val": []}
-        def step(p):
-            bar.max, bar.value = p["steps"], p["step"]
-            status.value = f"<small>run {k}: epoch {p['epoch'] + 1}, step {p['step']} of {p['steps']}, batch loss {p['loss']:.3f}</small>"
-        def epoch_done(e): now["loss"].append(e["loss"]); now["val"].append(e["val"]); draw([now])
-        status.value, bar.value = f"<small>run {k}: loading the images...</small>", 0
-        try:
-            fid = explorer_fidelity(fi.value, ep.value, n_img.value)
-            old = torch.get_num_threads(); torch.set_num_threads(threads or old)
-            try: r = train_genotype(genos[ge.value], fidelity=fid, seed=sd.value, device=device, cache=use.value, progress=step, on_epoch=epoch_done)
-            finally: torch.set_num_threads(old)
-            if r["cached"]: now.update(loss=epoch_means(r["loss_curve"], fid.epochs), val=list(r["val_curve"]))
-            ui.state["runs"].append(now); ui.state["rows"].append(r | {"label": ge.value}); ui.state["error"] = None
-            bar.value = bar.max; draw()
-            how = "read from the cache" if r["cached"] else f"{fid.epochs} epochs in {time.perf_counter() - t0:.1f} s"
-            status.value = f"<small>run {k} finished ({how}): val {r['val']:.2f} %, test {r['test']:.2f} %</small>"
-        except NasLossError as e:
-            ui.state["error"] = str(e); draw()
-            status.value = f"<pre style='color:#b00; white-space:pre-wrap'>run {k} stopped: {html.escape(str(e))}</pre>"
-
-    def forget(_=None):
-        ui.state.update(runs=[], rows=[], figure=None, error=None); draw(); status.value = ""
-    go_btn.on_click(train); clear.on_click(forget)
+    ui.controls, ui.outputs, ui.genos, ui.device, ui.threads, ui.width = c, out, genos, device, threads, width
+    c["train"].on_click(lambda _: _train_darts_run(ui)); c["clear runs"].on_click(lambda _: _forget_darts_runs(ui))
     return ui
+

@@ -166,62 +166,82 @@ def _floats(text: str, what: str) -> np.ndarray:
     try: return np.array([float(t) for t in text.replace(",", " ").split()])
     except ValueError: raise InvalidParameterError(f"{what}: {text!r} is not a list of numbers (write e.g. 0.9, 0.8, 0.7)") from None
 
-# %% ../nbs/04b_loss_explorer.ipynb #058d36b4
+# %% ../nbs/04b_loss_explorer.ipynb #67dfbf5d
+def _loss_controls(loss: str, other: str, width: int) -> dict:
+    "The explorer's inputs by their visible names: the two losses, their hyperparameter boxes, the ranking's settings"
+    import ipywidgets as widgets
+    wide = dict(style={"description_width": _LABEL_WIDTH}, layout=widgets.Layout(width=f"{width}px"))
+    return {"loss A": widgets.Dropdown(options=sorted(LOSSES), value=loss, description="loss A", **_box(widgets)),
+            "loss B": widgets.Dropdown(options=[""] + sorted(LOSSES), value=other, description="loss B", **_box(widgets)),
+            "hyperparameters A": widgets.VBox(), "hyperparameters B": widgets.VBox(),
+            "n_train": widgets.IntSlider(value=100, min=1, max=300, description="n_train", **_box(widgets)),
+            "items": widgets.IntSlider(value=10, min=3, max=30, description="items", **_box(widgets)),
+            "noise": widgets.FloatSlider(value=0.05, min=0, max=0.3, step=0.01, description="noise", **_box(widgets)),
+            "seed": widgets.IntText(value=0, description="seed", **_box(widgets)),
+            "scores": widgets.Text(description="scores", **wide), "accuracies": widgets.Text(description="accuracies", **wide)}
+
+
+# %% ../nbs/04b_loss_explorer.ipynb #46098cc2
+def _loss_specs(w: dict) -> list[dict]:
+    "The explorer's one or two losses as loss_figure takes them: each its name and the values in its hyperparameter box"
+    spec = lambda name, box: {"name": name, **{h.description: _hp_value(h, hyperparameters(name)[h.description]) for h in box.children}}
+    return [spec(w[f"loss {s}"].value, w[f"hyperparameters {s}"]) for s in "AB" if w[f"loss {s}"].value]   # loss A is never ""
+
+def _new_ranking(ui) -> None:
+    "Draw a new example ranking from the items/noise/seed controls into the scores and accuracies boxes"
+    w = ui.inputs
+    s, y = example_ranking(w["items"].value, w["noise"].value, w["seed"].value, ui.values)
+    with w["scores"].hold_trait_notifications(), w["accuracies"].hold_trait_notifications():
+        w["scores"].value, w["accuracies"].value = ", ".join(f"{v:.3f}" for v in s), ", ".join(f"{v:.3f}" for v in y)
+
+def _hp_boxes(ui, box: str, name: str) -> None:
+    "Fill a hyperparameter box with the hyperparameters of loss `name` (none for no loss), each redrawing on change"
+    import ipywidgets as widgets
+    ui.inputs[box].children = [] if not name else [_hp_widget(widgets, k, v) for k, v in hyperparameters(name).items()]
+    for h in ui.inputs[box].children: h.observe(lambda _: _redraw_losses(ui), "value")
+
+
+# %% ../nbs/04b_loss_explorer.ipynb #875c1d86
+def _redraw_losses(ui) -> None:
+    "Redraw the explorer's loss figure and, when a PW loss is shown, its phase figure; an input error is shown instead"
+    import ipywidgets as widgets
+    from IPython.display import display
+    w, n = ui.inputs, ui.inputs["n_train"].value
+    try:
+        specs = _loss_specs(w)
+        fig = loss_figure(specs, _floats(w["scores"].value, "scores"), _floats(w["accuracies"].value, "accuracies"), n_train=n, width=ui.width)
+        pw_spec = next((d for d in specs if d["name"] in ("pw", "pw_smooth")), None)
+        pfig = None if pw_spec is None else pw_phase_figure(pw_spec["name"], n_train=n, width=ui.width,
+                                                            **{k: v for k, v in pw_spec.items() if k != "name"})
+        ui.state.update(figure=fig, error=None)
+    except (NasLossError, ValueError, TypeError) as e:
+        ui.state.update(figure=None, error=str(e)); fig = pfig = None
+    out, phase = ui.outputs
+    with out:
+        out.clear_output(wait=True)
+        display(fig if fig is not None else widgets.HTML(f"<pre style='color:#b00'>{html.escape(ui.state['error'])}</pre>"))
+    with phase:
+        phase.clear_output(wait=True)
+        display(pfig if pfig is not None else widgets.HTML("<i>PW phase: pick pw or pw_smooth as loss A or B to see which loss is active at which n_train</i>"))
+
+
+# %% ../nbs/04b_loss_explorer.ipynb #88cf6630
 def loss_explorer(values: np.ndarray | None = None,  # accuracies (fractions) to draw rankings from, e.g. a space's val / 100
                   loss: str = "hr", other: str = "mape",   # the two losses shown first ("" for one)
                   width: int = 760):
     "ipywidgets explorer of any loss's value, per-item gradient, swap costs and PW phase on a small ranking"
     import ipywidgets as widgets
-    from IPython.display import display
-    a = widgets.Dropdown(options=sorted(LOSSES), value=loss, description="loss A", **_box(widgets))
-    b = widgets.Dropdown(options=[""] + sorted(LOSSES), value=other, description="loss B", **_box(widgets))
-    hp_a, hp_b = widgets.VBox(), widgets.VBox()
-    n_train = widgets.IntSlider(value=100, min=1, max=300, description="n_train", **_box(widgets))
-    size = widgets.IntSlider(value=10, min=3, max=30, description="items", **_box(widgets))
-    noise = widgets.FloatSlider(value=0.05, min=0, max=0.3, step=0.01, description="noise", **_box(widgets))
-    seed = widgets.IntText(value=0, description="seed", **_box(widgets))
-    wide = dict(style={"description_width": _LABEL_WIDTH}, layout=widgets.Layout(width=f"{width}px"))
-    s_box, y_box = widgets.Text(description="scores", **wide), widgets.Text(description="accuracies", **wide)
-    out, phase = widgets.Output(), widgets.Output()
-    ui = widgets.VBox([widgets.HBox([widgets.VBox([a, hp_a]), widgets.VBox([b, hp_b])]),
-                       widgets.HBox([widgets.VBox([n_train, size]), widgets.VBox([noise, seed])]), s_box, y_box, out, phase],
-                      layout=widgets.Layout(max_width=f"{width + 20}px"))
+    w = _loss_controls(loss, other, width)
+    col = lambda *ks: widgets.VBox([w[k] for k in ks])
+    ui = widgets.VBox([widgets.HBox([col("loss A", "hyperparameters A"), col("loss B", "hyperparameters B")]),
+                       widgets.HBox([col("n_train", "items"), col("noise", "seed")]), w["scores"], w["accuracies"],
+                       *(outs := (widgets.Output(), widgets.Output()))], layout=widgets.Layout(max_width=f"{width + 20}px"))
     ui.state = {"figure": None, "error": None}
-    ui.controls = {"loss A": a, "loss B": b, "hyperparameters A": hp_a, "hyperparameters B": hp_b, "n_train": n_train}
-
-    def hp_boxes(box, name):
-        box.children = [] if not name else [_hp_widget(widgets, k, v) for k, v in hyperparameters(name).items()]
-        for w in box.children: w.observe(redraw, "value")
-
-    def spec(name, box):
-        return {"name": name, **{w.description: _hp_value(w, hyperparameters(name)[w.description]) for w in box.children}}
-
-    def new_ranking(_=None):
-        s, y = example_ranking(size.value, noise.value, seed.value, values)
-        with s_box.hold_trait_notifications(), y_box.hold_trait_notifications():
-            s_box.value, y_box.value = ", ".join(f"{v:.3f}" for v in s), ", ".join(f"{v:.3f}" for v in y)
-
-    def redraw(_=None):
-        try:
-            specs = [spec(a.value, hp_a)] + ([spec(b.value, hp_b)] if b.value else [])
-            fig = loss_figure(specs, _floats(s_box.value, "scores"), _floats(y_box.value, "accuracies"),
-                              n_train=n_train.value, width=width)
-            pw_spec = next((d for d in specs if d["name"] in ("pw", "pw_smooth")), None)
-            pfig = None if pw_spec is None else pw_phase_figure(pw_spec["name"], n_train=n_train.value, width=width,
-                                                                **{k: v for k, v in pw_spec.items() if k != "name"})
-            ui.state.update(figure=fig, error=None)
-        except (NasLossError, ValueError, TypeError) as e:
-            ui.state.update(figure=None, error=str(e)); fig = pfig = None
-        with out:
-            out.clear_output(wait=True)
-            display(fig if fig is not None else widgets.HTML(f"<pre style='color:#b00'>{html.escape(ui.state['error'])}</pre>"))
-        with phase:
-            phase.clear_output(wait=True)
-            display(pfig if pfig is not None else widgets.HTML("<i>PW phase: pick pw or pw_smooth as loss A or B to see which loss is active at which n_train</i>"))
-
-    a.observe(lambda c: (hp_boxes(hp_a, c["new"]), redraw()), "value")
-    b.observe(lambda c: (hp_boxes(hp_b, c["new"]), redraw()), "value")
-    for w in (size, noise, seed): w.observe(lambda _: (new_ranking(), redraw()), "value")
-    for w in (n_train, s_box, y_box): w.observe(redraw, "value")
-    hp_boxes(hp_a, a.value); hp_boxes(hp_b, b.value); new_ranking(); redraw()
+    ui.controls = {k: w[k] for k in ("loss A", "loss B", "hyperparameters A", "hyperparameters B", "n_train")}
+    ui.inputs, ui.outputs, ui.values, ui.width = w, outs, values, width
+    for side in "AB": w[f"loss {side}"].observe(lambda c, s=side: (_hp_boxes(ui, f"hyperparameters {s}", c["new"]), _redraw_losses(ui)), "value")
+    for k in ("items", "noise", "seed"): w[k].observe(lambda _: (_new_ranking(ui), _redraw_losses(ui)), "value")
+    for k in ("n_train", "scores", "accuracies"): w[k].observe(lambda _: _redraw_losses(ui), "value")
+    _hp_boxes(ui, "hyperparameters A", loss); _hp_boxes(ui, "hyperparameters B", other); _new_ranking(ui); _redraw_losses(ui)
     return ui
+

@@ -166,58 +166,81 @@ def paper_notes(df: pd.DataFrame,      # the results a view shows
         else: out.append("The paper prints values for Fig. 5 only on NB201 1% (WARP against HR); not in these results.")
     return out
 
-# %% ../nbs/12b_results_explorer.ipynb #5117bc92
+# %% ../nbs/12b_results_explorer.ipynb #868f4d9e
+def _results_controls(df: pd.DataFrame) -> dict:
+    "The explorer's controls by their visible names: study, the filters (space, task, predictor, n_train, family), metric, view, error bars"
+    import ipywidgets as widgets
+    metrics = [c for c in df.columns if c in HIGHER_IS_BETTER]
+    dd = lambda d, opts, v=None: widgets.Dropdown(options=opts, value=v if v is not None else opts[0], description=d)
+    return {"study": dd("study", sorted(df["study"].unique()), "fig2" if "fig2" in set(df["study"]) else None),
+            **{k: dd(k, ["all"]) for k in _FILTERS}, "family": dd("family", ["all", *GROUP_ORDER]),
+            "metric": dd("metric", metrics, "precision@0.5" if "precision@0.5" in metrics else None),
+            "view": widgets.ToggleButtons(options=list(VIEWS), description="view"),
+            "error bars": widgets.ToggleButtons(options=list(ERRORS), description="error bars")}
+
+_FILTERS = ("space", "task", "predictor", "n_train")   # filters whose options follow the study and the filters before them
+
+def _filter_options(ui) -> None:
+    "Offer in each filter only the values the study (and the filters before it) hold; a value no longer there becomes all"
+    c, part = ui.controls, ui.df[ui.df["study"] == ui.controls["study"].value]
+    for k in _FILTERS:
+        vals = ["all", *sorted(part[k].dropna().unique().tolist())]
+        c[k].options, c[k].value = vals, c[k].value if c[k].value in vals else "all"
+        if c[k].value != "all": part = part[part[k] == c[k].value]
+
+
+# %% ../nbs/12b_results_explorer.ipynb #9e1b8892
+def _explore_view(ui, part: pd.DataFrame) -> tuple:
+    "The figure (or the message why none), and the paper's notes, for the rows `part` in the explorer's view"
+    c, view = ui.controls, ui.controls["view"].value
+    try:
+        fig = explore_figure(part, view, c["metric"].value, c["error bars"].value, ui.width)
+        return fig, None, paper_notes(view_rows(part, view)[0], view, c["metric"].value)
+    except InvalidParameterError as e:
+        msg = str(e)
+        if view == "vs training size" and "one training size" in msg:
+            msg += ": set n_train to all" if c["n_train"].value != "all" else \
+                (f"; pick a study that has several ({', '.join(ui.several)})" if ui.several else "; no study here has several")
+        return None, msg, []
+
+
+# %% ../nbs/12b_results_explorer.ipynb #62e4acc3
+def _redraw_results(ui) -> None:
+    "Follow the controls: filter options, the view a newly picked study opens in, the figure or message, the notes"
+    import ipywidgets as widgets
+    from IPython.display import display
+    if ui.busy: return                                   # the option updates below fire observers of their own
+    c, ui.busy = ui.controls, True
+    try:
+        _filter_options(ui)
+        if ui.shown != c["study"].value:                 # a new study opens in the view that suits it (fig3: vs training size)
+            ui.shown = c["study"].value; c["view"].value = default_view(ui.df[ui.df["study"] == ui.shown])
+    finally: ui.busy = False
+    part = filter_results(ui.df, study=c["study"].value, **{k: c[k].value for k in _FILTERS}, family=c["family"].value)
+    fig, msg, notes = _explore_view(ui, part)
+    ui.state.update(rows=len(part), figure=fig, message=msg, notes=notes)
+    ui.said.value = ("<ul style='margin:0.3em 0;padding-left:1.2em;font-size:12px;line-height:1.35'>" +
+                     "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>") if notes else ""
+    with ui.out:
+        ui.out.clear_output(wait=True)
+        display(fig if fig is not None else widgets.HTML(f"<p style='color:#b00'>{html.escape(msg)}</p>"))
+
+
+# %% ../nbs/12b_results_explorer.ipynb #2ffedd7c
 def results_explorer(df: pd.DataFrame,          # `load_studies` output (or any results table with a `study` column)
                      width: int = 760):
     "ipywidgets explorer of study results: filters (study, space, task, predictor, size, family), metric, view, error bars"
     import ipywidgets as widgets
-    from IPython.display import display
     df = results_table(df)
     if "study" not in df: df = df.assign(study="results")
-    metrics = [c for c in df.columns if c in HIGHER_IS_BETTER]
-    dd = lambda d, opts, v=None: widgets.Dropdown(options=opts, value=v if v is not None else opts[0], description=d)
-    study = dd("study", sorted(df["study"].unique()), "fig2" if "fig2" in set(df["study"]) else None)
-    f = {k: dd(k, ["all"]) for k in ("space", "task", "predictor", "n_train")}
-    family = dd("family", ["all", *GROUP_ORDER])
-    metric = dd("metric", metrics, "precision@0.5" if "precision@0.5" in metrics else None)
-    view = widgets.ToggleButtons(options=list(VIEWS), description="view")
-    error = widgets.ToggleButtons(options=list(ERRORS), description="error bars")
+    c = _results_controls(df)
+    col = lambda *ks: widgets.VBox([c[k] for k in ks])
     out, said = widgets.Output(), widgets.HTML()
-    ui = widgets.VBox([widgets.HBox([widgets.VBox([study, f["space"], f["task"]]), widgets.VBox([f["predictor"], f["n_train"], family])]),
-                       metric, view, error, out, said], layout=widgets.Layout(max_width=f"{width + 20}px"))
-    ui.state, ui.controls = {}, {"study": study, **f, "family": family, "metric": metric, "view": view, "error bars": error}
-    several = sorted(s for s, g in df.groupby("study") if default_view(g) == "vs training size")
-    busy, shown = [False], {"study": None}
+    ui = widgets.VBox([widgets.HBox([col("study", "space", "task"), col("predictor", "n_train", "family")]),
+                       c["metric"], c["view"], c["error bars"], out, said], layout=widgets.Layout(max_width=f"{width + 20}px"))
+    ui.state, ui.controls, ui.df, ui.width, ui.out, ui.said = {}, c, df, width, out, said
+    ui.several = sorted(s for s, g in df.groupby("study") if default_view(g) == "vs training size")
+    ui.busy, ui.shown = False, None
+    for w in c.values(): w.observe(lambda _: _redraw_results(ui), "value")
+    _redraw_results(ui); return ui
 
-    def options():
-        part = df[df["study"] == study.value]
-        for k, w in f.items():
-            vals = ["all", *sorted(part[k].dropna().unique().tolist())]
-            w.options, w.value = vals, w.value if w.value in vals else "all"
-            if w.value != "all": part = part[part[k] == w.value]
-
-    def redraw(_=None):
-        if busy[0]: return
-        busy[0] = True
-        try:
-            options()
-            if shown["study"] != study.value:          # a new study opens in the view that suits it (fig3: vs training size)
-                shown["study"] = study.value; view.value = default_view(df[df["study"] == study.value])
-        finally: busy[0] = False
-        part = filter_results(df, study=study.value, **{k: w.value for k, w in f.items()}, family=family.value)
-        try:
-            fig, msg = explore_figure(part, view.value, metric.value, error.value, width), None
-            notes = paper_notes(view_rows(part, view.value)[0], view.value, metric.value)
-        except InvalidParameterError as e:
-            fig, msg, notes = None, str(e), []
-            if view.value == "vs training size" and "one training size" in msg:
-                msg += ": set n_train to all" if f["n_train"].value != "all" else \
-                    (f"; pick a study that has several ({', '.join(several)})" if several else "; no study here has several")
-        ui.state.update(rows=len(part), figure=fig, message=msg, notes=notes)
-        said.value = ("<ul style='margin:0.3em 0;padding-left:1.2em;font-size:12px;line-height:1.35'>" +
-                      "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>") if notes else ""
-        with out:
-            out.clear_output(wait=True)
-            display(fig if fig is not None else widgets.HTML(f"<p style='color:#b00'>{html.escape(msg)}</p>"))
-    for w in (study, *f.values(), family, metric, view, error): w.observe(redraw, "value")
-    redraw(); return ui

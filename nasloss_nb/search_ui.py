@@ -5,7 +5,7 @@
 # %% ../nbs/13g_search_ui.ipynb #uiimports
 from __future__ import annotations
 import time, warnings
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 import pandas as pd
 from .core import InvalidParameterError, NasLossError
 from .losses import LOSSES
@@ -13,6 +13,7 @@ from .pool import SearchStoppedWarning
 from .search import BASELINES, run_searches
 from .search_report import search_figure, with_keys
 from .spaces.base import load_space
+if TYPE_CHECKING: import plotly.graph_objects as go
 
 
 # %% auto #0
@@ -65,7 +66,70 @@ def auto_figure(df: pd.DataFrame, title: str = "auto: each candidate's credit an
     return fig.update_layout(title=figure_title(title, notes), height=460, width=width, autosize=width is None, template="plotly_white",
                              margin=dict(t=100, l=60, r=10, b=50), legend_title_text="candidate")
 
-# %% ../nbs/13g_search_ui.ipynb #dfdfe408
+# %% ../nbs/13g_search_ui.ipynb #9f38bf6a
+def _search_controls(names: list[str], space: str, methods: Sequence[str], budget: int, runs: int, switch_at: int) -> dict:
+    "The panel's controls by their visible names (the browser test drives them by those)"
+    import ipywidgets as W
+    from nasloss_nb.spaces.base import space_module
+    box = lambda w="240px": dict(style={"description_width": "90px"}, layout=W.Layout(width=w))
+    parts = sorted(l for l in LOSSES if l not in ("pw", "pw_smooth"))
+    c = {"space": W.Dropdown(options=names, value=space, description="space", **box()),
+         "task": W.Dropdown(options=space_module(space).TASKS, description="task", **box()),
+         "methods": W.SelectMultiple(options=["auto", *sorted(LOSSES), *BASELINES], value=tuple(methods), description="methods",
+                                     rows=7, **box()),
+         "budget": W.BoundedIntText(value=budget, min=2, max=10_000, description="budget", **box()),
+         "runs": W.BoundedIntText(value=runs, min=1, max=100, description="runs", **box()),
+         "PW warm-up": W.Dropdown(options=parts, value="hr", description="PW warm-up", **box()),
+         "PW weighted": W.Dropdown(options=parts, value="mape", description="PW weighted", **box()),
+         "switch at": W.BoundedIntText(value=switch_at, min=1, max=10_000, description="switch at", **box()),
+         "run": W.Button(description="run", button_style="primary", tooltip="run the selected methods (the curves start again)")}
+    c["space"].observe(lambda ch: setattr(c["task"], "options", space_module(ch["new"]).TASKS), "value")
+    return c
+
+
+# %% ../nbs/13g_search_ui.ipynb #80fb0793
+def _draw_search(ui, frames: list[pd.DataFrame], final: bool = False) -> None:
+    "Redraw the panel's regret curves and, for auto, its credits, from the histories so far (at most every 0.5 s unless final)"
+    from IPython.display import display
+    if not final and time.perf_counter() - ui.last_draw < 0.5: return     # the page keeps up
+    h = pd.concat(frames, ignore_index=True); ui.last_draw = time.perf_counter()
+    fig = search_figure(h, title="regret of the best-so-far test value (lower is better)", width=ui.width)
+    a = h[(h["method"] == "auto") & (h["iteration"] > 0)]
+    ui.state.update(history=h, figure=fig, auto_figure=auto_figure(a) if len(a) else None); ui.figure = fig
+    curves, credits = ui.outputs["curves"], ui.outputs["credits"]
+    with curves: curves.clear_output(wait=True); display(fig)
+    with credits:
+        credits.clear_output(wait=True)
+        if ui.state["auto_figure"] is not None: display(ui.state["auto_figure"])
+
+
+# %% ../nbs/13g_search_ui.ipynb #b29a82e7
+def _run_panel(ui) -> None:
+    "The panel's `run`: every selected method for `runs` seeds, redrawn after every iteration; errors go to its message line"
+    import html
+    c, bar, msg = ui.controls, ui.bar, ui.outputs["msg"]
+    done, t0, meth, nrun, bud = [], time.perf_counter(), c["methods"].value, c["runs"].value, c["budget"].value
+    bar.max, bar.value, msg.value = max(1, len(meth) * nrun * bud), 0, "running..."
+    try:
+        if not meth: raise InvalidParameterError("no method selected: pick one or more under 'methods'")
+        space_obj = load_space(c["space"].value, c["task"].value, root=ui.root)
+        pw = {"warmup": c["PW warm-up"].value, "weighted": c["PW weighted"].value, "switch_at": c["switch at"].value}
+        for m in meth:
+            tag = lambda h, m=m: h.assign(label=m, key=m + h["seed"].astype(str))
+            def cb(h, m=m): bar.value = sum(map(len, done)) + len(h); _draw_search(ui, done + [tag(h)])
+            pw_kw = {"loss_kwargs": pw} if m == "pw" else {}
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SearchStoppedWarning)           # said in the message, from the history
+                done.append(tag(run_searches(space_obj, m, bud, range(nrun), callback=cb, **pw_kw, **ui.search_kwargs)))
+        _draw_search(ui, done, final=True); ui.state["error"] = None
+        stopped = sorted({s for f in done for s in f["stopped"] if s})
+        msg.value = (f"done: {len(done)} method(s) x {nrun} run(s) in {time.perf_counter() - t0:.1f} s"
+                     + (f"; <b>stopped early</b>: {html.escape(stopped[0])}" if stopped else ""))
+    except NasLossError as e:
+        ui.state["error"] = str(e); msg.value = f"<span style='color:#b00'>nasloss: {html.escape(str(e))}</span>"
+
+
+# %% ../nbs/13g_search_ui.ipynb #33a8c014
 def search_panel(space: str = "toy",                    # initial space
                  methods: Sequence[str] = ("auto", "pw", "hr", "random"),  # initially selected methods
                  budget: int = 20, runs: int = 2,       # initial budget and number of runs
@@ -73,62 +137,20 @@ def search_panel(space: str = "toy",                    # initial space
                  width: int = 640,                      # pixels of the regret figure (auto's, 460 px, sits beside it)
                  **search_kwargs):                      # passed to run_searches (e.g. epochs, n_init, k)
     "ipywidgets: run searches; after every iteration redraw the regret curves and, for auto, its credits and loss in use"
-    import html
     import ipywidgets as W
-    from IPython.display import display
     from nasloss_nb.spaces.base import space_module, space_names
     names = [n for n in space_names() if not getattr(space_module(n), "TRAINED", False)]   # tables only: instant queries
-    box = lambda w="240px": dict(style={"description_width": "90px"}, layout=W.Layout(width=w))
-    sp = W.Dropdown(options=names, value=space, description="space", **box())
-    task = W.Dropdown(options=space_module(space).TASKS, description="task", **box())
-    sp.observe(lambda ch: setattr(task, "options", space_module(ch["new"]).TASKS), "value")
-    meth = W.SelectMultiple(options=["auto", *sorted(LOSSES), *BASELINES], value=tuple(methods), description="methods", rows=7, **box())
-    parts = sorted(l for l in LOSSES if l not in ("pw", "pw_smooth"))
-    warm = W.Dropdown(options=parts, value="hr", description="PW warm-up", **box())
-    heavy = W.Dropdown(options=parts, value="mape", description="PW weighted", **box())
-    switch = W.BoundedIntText(value=search_kwargs.pop("switch_at", 40), min=1, max=10_000, description="switch at", **box())
-    bud = W.BoundedIntText(value=budget, min=2, max=10_000, description="budget", **box())
-    nrun = W.BoundedIntText(value=runs, min=1, max=100, description="runs", **box())
-    go_ = W.Button(description="run", button_style="primary", tooltip="run the selected methods (the curves start again)")
-    bar = W.IntProgress(value=0, min=0, max=1, description="queries", **box())
-    msg, curves, credits = W.HTML(), W.Output(), W.Output()
-    ui = W.VBox([W.HBox([sp, task]), W.HBox([meth, W.VBox([bud, nrun, go_]), W.VBox([warm, heavy, switch])]), bar, msg,
-                 W.HBox([curves, credits], layout=W.Layout(flex_flow="row wrap"))])
-    ui.controls = {"space": sp, "task": task, "methods": meth, "budget": bud, "runs": nrun, "PW warm-up": warm,
-                   "PW weighted": heavy, "switch at": switch, "run": go_}
+    c = _search_controls(names, space, methods, budget, runs, search_kwargs.pop("switch_at", 40))
+    bar = W.IntProgress(value=0, min=0, max=1, description="queries", style={"description_width": "90px"}, layout=W.Layout(width="240px"))
+    out = {"msg": W.HTML(), "curves": W.Output(), "credits": W.Output()}
+    ui = W.VBox([W.HBox([c["space"], c["task"]]),
+                 W.HBox([c["methods"], W.VBox([c[k] for k in ("budget", "runs", "run")]),
+                         W.VBox([c[k] for k in ("PW warm-up", "PW weighted", "switch at")])]),
+                 bar, out["msg"], W.HBox([out["curves"], out["credits"]], layout=W.Layout(flex_flow="row wrap"))])
+    ui.controls, ui.bar, ui.outputs, ui.root, ui.width, ui.search_kwargs = c, bar, out, root, width, search_kwargs
     ui.state = {"history": None, "figure": None, "auto_figure": None, "error": None}
-    last = [0.0]
-
-    def draw(frames, final=False):
-        if not final and time.perf_counter() - last[0] < 0.5: return     # at most every 0.5 s: the page keeps up
-        h = pd.concat(frames, ignore_index=True); last[0] = time.perf_counter()
-        fig = search_figure(h, title="regret of the best-so-far test value (lower is better)", width=width)
-        a = h[(h["method"] == "auto") & (h["iteration"] > 0)]
-        ui.state.update(history=h, figure=fig, auto_figure=auto_figure(a) if len(a) else None); ui.figure = fig
-        with curves: curves.clear_output(wait=True); display(fig)
-        with credits:
-            credits.clear_output(wait=True)
-            if ui.state["auto_figure"] is not None: display(ui.state["auto_figure"])
-
-    def run(_=None):
-        done, t0 = [], time.perf_counter()
-        bar.max, bar.value, msg.value = max(1, len(meth.value) * nrun.value * bud.value), 0, "running..."
-        try:
-            if not meth.value: raise InvalidParameterError("no method selected: pick one or more under 'methods'")
-            space_obj = load_space(sp.value, task.value, root=root)
-            for m in meth.value:
-                tag = lambda h, m=m: h.assign(label=m, key=m + h["seed"].astype(str))
-                def cb(h, m=m): bar.value = sum(map(len, done)) + len(h); draw(done + [tag(h)])
-                pw_kw = {"loss_kwargs": {"warmup": warm.value, "weighted": heavy.value, "switch_at": switch.value}} if m == "pw" else {}
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", SearchStoppedWarning)           # said in the message, from the history
-                    done.append(tag(run_searches(space_obj, m, bud.value, range(nrun.value), callback=cb, **pw_kw, **search_kwargs)))
-            draw(done, final=True); ui.state["error"] = None
-            stopped = sorted({s for f in done for s in f["stopped"] if s})
-            msg.value = (f"done: {len(done)} method(s) x {nrun.value} run(s) in {time.perf_counter() - t0:.1f} s"
-                         + (f"; <b>stopped early</b>: {html.escape(stopped[0])}" if stopped else ""))
-        except NasLossError as e:
-            ui.state["error"] = str(e); msg.value = f"<span style='color:#b00'>nasloss: {html.escape(str(e))}</span>"
-    go_.on_click(run)
-    ui.run, ui.figure = run, None
+    ui.last_draw, ui.figure = 0.0, None
+    ui.run = lambda _=None: _run_panel(ui)
+    c["run"].on_click(ui.run)
     return ui
+

@@ -89,7 +89,80 @@ def trial_figure(space: TabularSpace,   # the trial's space
 _LIVE_SPACES = ("nbgraph", "nb201", "transnas-micro", "transnas-macro", "nb101", "darts", "toy")
 
 
-# %% ../nbs/09a_trial_explorer.ipynb #f744698e
+# %% ../nbs/09a_trial_explorer.ipynb #e5164d68
+def _trial_controls(spaces: list[str], space: str, tasks, loss: str, predictor: str, portion: float, epochs: int) -> dict:
+    "The explorer's controls by their visible names (the browser test drives them by those), and its epoch bar"
+    import ipywidgets as widgets
+    box = lambda w="250px": dict(style={"description_width": "80px"}, layout=widgets.Layout(width=w))
+    return {"space": (sp := widgets.Dropdown(options=spaces, value=space, description="space", **box())),
+            "task": widgets.Dropdown(options=tasks(sp.value), description="task", **box()),
+            "loss": widgets.Dropdown(options=sorted(LOSSES), value=loss, description="loss", **box()),
+            "predictor": widgets.Dropdown(options=sorted(PREDICTORS), value=predictor, description="predictor", **box()),
+            "portion %": widgets.BoundedFloatText(value=portion, min=0.01, max=100, step=0.5, description="portion %", **box()),
+            "epochs": widgets.BoundedIntText(value=epochs, min=1, max=1000, description="epochs", **box()),
+            "seed": widgets.BoundedIntText(value=0, min=0, max=10**6, description="seed", **box()),
+            "train": widgets.Button(description="train", button_style="primary", tooltip="train one more run; earlier runs stay"),
+            "clear runs": widgets.Button(description="clear runs", tooltip="forget the runs so far"),
+            "bar": widgets.IntProgress(description="epoch", **box("220px"))}
+
+
+# %% ../nbs/09a_trial_explorer.ipynb #af616767
+def _draw_runs(ui, extra: list[dict] = ()):
+    "Redraw the explorer's loss/tau curves (the finished runs plus `extra`, a run in progress) and its table of finished runs"
+    from IPython.display import display
+    from nasloss_nb.report import readable
+    runs, curve, ep = ui.state["runs"] + list(extra), ui.outputs["curve"], ui.controls["epochs"]
+    ui.state["curves"] = runs_figure(runs, max([ep.value] + [len(r["loss"]) for r in runs]), ui.width) if runs else None
+    with curve:
+        curve.clear_output(wait=True)
+        if runs: display(ui.state["curves"])
+    ui.outputs["table"].value = readable(runs_table(ui.state["rows"])).to_html() if ui.state["rows"] else ""
+
+
+# %% ../nbs/09a_trial_explorer.ipynb #4a808f63
+def _show_result(ui, what) -> None:
+    "Put `what` (a figure or a widget) in the explorer's result area, replacing what was there"
+    from IPython.display import display
+    with ui.outputs["result"]:
+        ui.outputs["result"].clear_output(wait=True)
+        if what is not None: display(what)
+
+def _forget_runs(ui) -> None:
+    "The explorer's `clear runs`: forget every run so far"
+    ui.state.update(runs=[], rows=[], row=None, figure=None); _draw_runs(ui); ui.outputs["status"].value = ""
+    _show_result(ui, None)
+
+
+# %% ../nbs/09a_trial_explorer.ipynb #ff7aeac4
+def _train_run(ui) -> None:
+    "The explorer's `train`: one more run with the controls' values, drawn epoch by epoch; kept beside the earlier ones"
+    import ipywidgets as widgets
+    c, st, status = ui.controls, ui.state, ui.outputs["status"]
+    k, t0, epochs, po, seed = len(st["runs"]) + 1, time.perf_counter(), c["epochs"].value, c["portion %"].value, c["seed"].value
+    status.value = f"<small>run {k}: training...</small>"
+    now = {"name": f"{k}: {c['loss'].value}, {c['predictor'].value}, {po:g}%, seed {seed}", "loss": [], "val_tau": []}
+    c["bar"].max, c["bar"].value, last = epochs, 0, [0.0]
+    def on_epoch(e, l, model=None):              # run_trials passes the predictor to a callback that takes `model`
+        now["loss"].append(l); c["bar"].value = e + 1
+        if len(rows): now["val_tau"].append(epoch_tau(model, s, rows))
+        if time.perf_counter() - last[0] > 2 or e + 1 == epochs:    # a redraw at most every 2 s: the page keeps up
+            _draw_runs(ui, [now]); last[0] = time.perf_counter()
+    try:
+        s = ui.yours if c["space"].value == ui.mine else load_space(c["space"].value, c["task"].value)
+        rows = held_out_rows(s, ui.val_tau, seed=seed, portion=po) if ui.val_tau else np.array([], int)
+        row = run_trials(s, c["loss"].value, c["predictor"].value, portion=po, seeds=[seed], batched=False, epochs=epochs,
+                         callback=on_epoch, keep_predictions=True)[0]
+        row.update(val_tau=len(rows), val_tau_curve=now["val_tau"])
+        st["runs"].append(now); st["rows"].append(row)
+        st.update(row=row, error=None, figure=trial_figure(s, row, width=ui.width))
+        _draw_runs(ui); _show_result(ui, st["figure"])
+        status.value = f"<small>run {k} finished: {epochs} epochs in {time.perf_counter() - t0:.1f} s; below, its predictions</small>"
+    except NasLossError as e:
+        st.update(row=None, error=str(e)); _draw_runs(ui); status.value = f"<small>run {k} stopped: see below</small>"
+        _show_result(ui, widgets.HTML(f"<pre style='color:#b00'>{html.escape(str(e))}</pre>"))
+
+
+# %% ../nbs/09a_trial_explorer.ipynb #c989bd16
 def trial_explorer(space: str | TabularSpace = "nbgraph",  # first space shown: a built-in name (nbgraph needs no data folder),
                                                            # or a loaded space, e.g. your `TableSpace` (offered beside the built-ins)
                    loss: str = "hr", predictor: str = "gcn",
@@ -99,71 +172,23 @@ def trial_explorer(space: str | TabularSpace = "nbgraph",  # first space shown: 
                    width: int = 760):
     "ipywidgets: train trials live and keep them: each run's loss and held-out Kendall tau per epoch, a table of finished runs, predicted vs true"
     import ipywidgets as widgets
-    from IPython.display import display
-    from nasloss_nb.report import readable
     from nasloss_nb.spaces.base import space_module
     check_int(val_tau, "val_tau", lo=0, what="(held-out architectures scored after every epoch; 0 = none)")
     yours = space if isinstance(space, TabularSpace) else None
     if yours is None: check_name(space, _LIVE_SPACES, "space")
     mine = f"{yours.name} (yours)" if yours is not None else None
-    box = lambda w="250px": dict(style={"description_width": "80px"}, layout=widgets.Layout(width=w))
-    sp = widgets.Dropdown(options=([mine] if mine else []) + list(_LIVE_SPACES), value=mine or space, description="space", **box())
     tasks = lambda v: [yours.task] if v == mine else list(space_module(v).TASKS)
-    task = widgets.Dropdown(options=tasks(sp.value), description="task", **box())
-    lo = widgets.Dropdown(options=sorted(LOSSES), value=loss, description="loss", **box())
-    pr = widgets.Dropdown(options=sorted(PREDICTORS), value=predictor, description="predictor", **box())
-    po = widgets.BoundedFloatText(value=portion, min=0.01, max=100, step=0.5, description="portion %", **box())
-    ep = widgets.BoundedIntText(value=epochs, min=1, max=1000, description="epochs", **box())
-    seed = widgets.BoundedIntText(value=0, min=0, max=10**6, description="seed", **box())
-    go_btn = widgets.Button(description="train", button_style="primary", tooltip="train one more run; earlier runs stay")
-    clear = widgets.Button(description="clear runs", tooltip="forget the runs so far")
-    bar = widgets.IntProgress(description="epoch", **box("220px"))
-    curve, table, result, status = widgets.Output(), widgets.HTML(), widgets.Output(), widgets.HTML()
+    c = _trial_controls(([mine] if mine else []) + list(_LIVE_SPACES), mine or space, tasks, loss, predictor, portion, epochs)
+    out = {"curve": widgets.Output(), "table": widgets.HTML(), "status": widgets.HTML(), "result": widgets.Output()}  # top to bottom
     held = (f"after every epoch, Kendall tau on up to {val_tau} architectures outside the training set against their "
             "validation values (the test values stay unseen until the run ends)") if val_tau else "no per-epoch held-out tau (val_tau=0)"
-    ui = widgets.VBox([widgets.HBox([widgets.VBox([sp, task, lo]), widgets.VBox([pr, po, ep])]),
-                       widgets.HBox([seed, go_btn, clear, bar]), widgets.HTML(f"<small>right: {html.escape(held)}</small>"),
-                       curve, table, status, result], layout=widgets.Layout(max_width=f"{width + 20}px"))
+    columns = [widgets.VBox([c[k] for k in ks]) for ks in (("space", "task", "loss"), ("predictor", "portion %", "epochs"))]
+    ui = widgets.VBox([widgets.HBox(columns), widgets.HBox([c[k] for k in ("seed", "train", "clear runs", "bar")]),
+                       widgets.HTML(f"<small>right: {html.escape(held)}</small>"), *out.values()],
+                      layout=widgets.Layout(max_width=f"{width + 20}px"))
     ui.state = {"row": None, "error": None, "figure": None, "rows": [], "runs": [], "curves": None}
-    ui.controls = {"space": sp, "task": task, "loss": lo, "predictor": pr, "portion %": po, "epochs": ep, "seed": seed,
-                   "train": go_btn, "clear runs": clear}
-    sp.observe(lambda c: setattr(task, "options", tasks(c["new"])), "value")
-
-    def draw_runs(extra: list[dict] = ()):
-        runs = ui.state["runs"] + list(extra)
-        ui.state["curves"] = runs_figure(runs, max([ep.value] + [len(r["loss"]) for r in runs]), width) if runs else None
-        with curve:
-            curve.clear_output(wait=True)
-            if runs: display(ui.state["curves"])
-        table.value = readable(runs_table(ui.state["rows"])).to_html() if ui.state["rows"] else ""
-
-    def train(_=None):
-        k, t0 = len(ui.state["runs"]) + 1, time.perf_counter()
-        status.value = f"<small>run {k}: training...</small>"
-        now = {"name": f"{k}: {lo.value}, {pr.value}, {po.value:g}%, seed {seed.value}", "loss": [], "val_tau": []}
-        bar.max, bar.value, last = ep.value, 0, [0.0]
-        def on_epoch(e, l, model=None):              # run_trials passes the predictor to a callback that takes `model`
-            now["loss"].append(l); bar.value = e + 1
-            if len(rows): now["val_tau"].append(epoch_tau(model, s, rows))
-            if time.perf_counter() - last[0] > 2 or e + 1 == ep.value:    # a redraw at most every 2 s: the page keeps up
-                draw_runs([now]); last[0] = time.perf_counter()
-        try:
-            s = yours if sp.value == mine else load_space(sp.value, task.value)
-            rows = held_out_rows(s, val_tau, seed=seed.value, portion=po.value) if val_tau else np.array([], int)
-            row = run_trials(s, lo.value, pr.value, portion=po.value, seeds=[seed.value], batched=False, epochs=ep.value,
-                             callback=on_epoch, keep_predictions=True)[0]
-            row.update(val_tau=len(rows), val_tau_curve=now["val_tau"])
-            ui.state["runs"].append(now); ui.state["rows"].append(row)
-            ui.state.update(row=row, error=None, figure=trial_figure(s, row, width=width))
-            draw_runs()
-            with result: result.clear_output(wait=True); display(ui.state["figure"])
-            status.value = f"<small>run {k} finished: {ep.value} epochs in {time.perf_counter() - t0:.1f} s; below, its predictions</small>"
-        except NasLossError as e:
-            ui.state.update(row=None, error=str(e)); draw_runs(); status.value = f"<small>run {k} stopped: see below</small>"
-            with result: result.clear_output(wait=True); display(widgets.HTML(f"<pre style='color:#b00'>{html.escape(str(e))}</pre>"))
-
-    def forget(_=None):
-        ui.state.update(runs=[], rows=[], row=None, figure=None); draw_runs(); status.value = ""
-        with result: result.clear_output()
-    go_btn.on_click(train); clear.on_click(forget)
+    ui.controls, ui.outputs, ui.yours, ui.mine, ui.val_tau, ui.width = c, out, yours, mine, val_tau, width
+    c["space"].observe(lambda ch: setattr(c["task"], "options", tasks(ch["new"])), "value")
+    c["train"].on_click(lambda _: _train_run(ui)); c["clear runs"].on_click(lambda _: _forget_runs(ui))
     return ui
+
