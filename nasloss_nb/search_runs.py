@@ -368,6 +368,20 @@ def _drive(out: Path, todo: list, done: set, short: set, run, claims: Claims, fi
           left=lambda s, w: stored_left(out, run_key, s, w, done, short), job=run_setting_block, args=args)
 
 
+# %% ../nbs/13d_search_runs.ipynb #0ab61fd9
+def _open_search_folder(cfg: dict, out_dir, root: str | None, scheduler: str | None) -> tuple[Path, pd.DataFrame, set]:
+    "Check the results folder and the config's data before any work; return the folder, the runs stored there, the whole ones"
+    out = check_writable(out_dir, "results folder")        # a file, under a file, or not writable: refused now
+    _check_folder(out, cfg["name"], write=False); check_folder_randomness(out, cfg["randomness"])
+    _precheck(cfg, root, scheduler)
+    stored = search_results(out) if out.exists() else pd.DataFrame(columns=["key"])
+    done = whole_runs(stored, cfg["budget"])
+    for k in sorted((set(stored["key"]) - done) & {run_key(s, x) for s in search_settings(cfg) for x in cfg["seeds"]}):
+        warnings.warn(f"{out}: stored run {k} has {int((stored['key'] == k).sum())} of {cfg['budget']} queries and no "
+                      "reason it stopped: it is run again")
+    return out, stored, done
+
+
 # %% ../nbs/13d_search_runs.ipynb #2159b8cf
 def run_search_sweep(config, out_dir, *, workers: int = 1, scheduler: str | None = None, root: str | None = None,
                      progress: bool = True) -> pd.DataFrame:
@@ -377,14 +391,7 @@ def run_search_sweep(config, out_dir, *, workers: int = 1, scheduler: str | None
     from nasloss_nb.checks import check_bool, check_int
     cfg = load_search_config(config)
     check_int(workers, "workers", lo=1, what="(local worker processes)"); check_bool(progress, "progress")
-    out = check_writable(out_dir, "results folder")        # a file, under a file, or not writable: refused now
-    _check_folder(out, cfg["name"], write=False); check_folder_randomness(out, cfg["randomness"])
-    _precheck(cfg, root, scheduler)
-    stored = search_results(out) if out.exists() else pd.DataFrame(columns=["key"])
-    done = whole_runs(stored, cfg["budget"])
-    for k in sorted((set(stored["key"]) - done) & {run_key(s, x) for s in search_settings(cfg) for x in cfg["seeds"]}):
-        warnings.warn(f"{out}: stored run {k} has {int((stored['key'] == k).sum())} of {cfg['budget']} queries and no "
-                      "reason it stopped: it is run again")
+    out, stored, done = _open_search_folder(cfg, out_dir, root, scheduler)
     todo = _todo(cfg, done)
     try: out.mkdir(parents=True, exist_ok=True); _check_folder(out, cfg["name"], write=True, randomness=cfg["randomness"])
     except OSError as e: raise NasLossError(f"results folder {str(out)!r} cannot be written ({e}); give another folder") from None
