@@ -103,4 +103,5 @@ def auto_markdown(df: pd.DataFrame, reference: str = "pw") -> str:
     t["cost ratio"] = t["cost ratio"].map(lambda v: "" if v != v else f"{v:.2f}x")
     return (f"auto (the predictor's loss chosen from the run's own prequential credits) against {reference.upper()} and the best "
             "single loss of each setting (best mean, picked after the fact); final best-found value, paired by seed, Wilcoxon; "
-            "training seconds summed per run (the single-loss runs were timed on another day: a rough ratio)\n\n" + markdown(t))
+            "training seconds summed per run (auto and the single-loss runs were timed in separate processes, "
+            "under other load and perhaps on another machine (rows record which): a rough ratio)\n\n" + markdown(t))
