@@ -81,3 +81,25 @@ def test_a_committed_fig2_row_is_a_lone_run_trial(space, loss, seed):
     # ... and the stored row is within the cross-machine spread measured on 63 rows (max |delta| tau 0.0147, Spearman 0.0203)
     assert got["n_train"] == row["n_train"]
     for k in ("kendall_tau", "spearman"): assert abs(got[k] - row[k]) <= CROSS_MACHINE, (k, got[k], row[k])
+
+
+def test_a_committed_search_run_is_a_lone_search():
+    "Issue 20's promise on a search table: search_transnas is stored under 'member', so a run searched alone is the stored run"
+    import json
+    from nasloss_nb.reproduce_row import find_setting, reproduce_row
+    from nasloss_nb.runs import machine
+    from nasloss_nb.search_runs import run_setting_block
+    folder = ROOT / "data" / "results" / "search_transnas"
+    assert json.loads((folder / "meta.json").read_text())["randomness"] == "member"
+    res = pd.read_parquet(folder / "results.parquet", columns=["key", "task", "label", "seed"])
+    key = res[(res.task == "class_scene") & (res.label == "listmle") & (res.seed == 7)]["key"].iloc[0]
+    df = reproduce_row(folder, key, configs=ROOT / "experiments" / "configs")
+    assert df.attrs["block"] == [7]                               # searched alone, not with seeds 0-19
+    if df.attrs["made_on"] == machine():                          # the CPU kind that made it: every query the same
+        assert df["same"].all(), df
+        return
+    # another CPU kind rounds differently (GUIDE, *Across CPU kinds*): the promise is then alone == in its block, here
+    _, _, cfg, s, _ = find_setting(key, ROOT / "experiments" / "configs")
+    block = run_setting_block(s, list(range(20)), None)
+    lone = run_setting_block(s, [7], None)
+    assert block[block["key"] == key]["row"].tolist() == lone["row"].tolist()
