@@ -215,6 +215,12 @@ def _panel_info(c: pd.DataFrame, sp: str, task: str, value: str, floor: float | 
     unit = f"{value} error %" if sp in ERROR_SPACES else f"{value} value"
     return p, fl, unit, float(p["reference"].iloc[0]), p["reference_kind"].iloc[0]
 
+def _ticks_125(lo: float, hi: float) -> tuple[list[float], list[str]]:
+    "Ticks at 1, 2 and 5 times each power of ten from 10**lo to 10**hi, labelled in full (plotly's 'D2' draws the 2 and 5 small, bare)"
+    vals = [m * 10.0 ** e for e in range(int(np.floor(lo)), int(np.ceil(hi)) + 1) for m in (1, 2, 5)]
+    vals = [v for v in vals if lo <= np.log10(v) <= hi]
+    return vals, [f"{v:g}" for v in vals]
+
 def _draw_panel(fig: go.Figure, info: tuple, labels: list[str], style: dict, n0: int, seen: set, j: int, ncol: int) -> None:
     "Panel j of `search_figure`: every method's curve and band, the regret-0 line, the shared initial sample in grey, log axes"
     (p, fl, unit, ref, kind), (row, col) = info, divmod(j, ncol)
@@ -225,8 +231,9 @@ def _draw_panel(fig: go.Figure, info: tuple, labels: list[str], style: dict, n0:
                     hovertemplate=f"{kind} {ref:.4g}: regret 0, drawn at {fl:.2g}<extra></extra>", row=row, col=col)
     if n0 > 1: fig.add_vrect(x0=1, x1=n0, fillcolor="#bdbdbd", opacity=0.35, line_width=0, layer="below", row=row, col=col)
     span = [np.log10(fl) - 0.15, np.log10(top) + 0.1]
-    fig.update_yaxes(type="log", dtick=1 if span[1] - span[0] >= 2 else "D2", range=span, row=row, col=col,   # decades, or 1-2-5
-                     title_text=f"regret to the {kind} (log)")
+    vals, text = _ticks_125(*span)                      # decades over 2 or more, else 1-2-5 (plotly's own if fewer than 2)
+    ticks = dict(dtick=1) if span[1] - span[0] >= 2 else dict(tickvals=vals, ticktext=text) if len(vals) > 1 else {}
+    fig.update_yaxes(type="log", range=span, row=row, col=col, title_text=f"regret to the {kind} (log)", **ticks)
     fig.update_xaxes(title_text="queried architectures", row=row, col=col)
 
 
