@@ -73,10 +73,12 @@ class Claims:
 
 # %% ../nbs/10a_runs.ipynb #7128721a
 def _stale(self: Claims, f: Path) -> bool:
-    "Whether claim `f` (not ours) has lost its owner"
+    "Whether claim `f` (not ours) has lost its owner (a claim released meanwhile has: it is gone)"
     try: c, age = json.loads(f.read_text()), time.time() - f.stat().st_mtime
     except FileNotFoundError: return True
-    except (OSError, ValueError): return time.time() - f.stat().st_mtime > CLAIM_TTL
+    except (OSError, ValueError):
+        try: return time.time() - f.stat().st_mtime > CLAIM_TTL
+        except FileNotFoundError: return True
     if age > CLAIM_TTL or c.get("host") != self.host: return age > CLAIM_TTL
     return c.get("token") not in _LIVE if c.get("pid") == os.getpid() else not _alive(c.get("pid", -1))
 
@@ -86,7 +88,7 @@ def _take(self: Claims, name: str) -> bool:
     with self.lock:
         if f.exists():
             if not self._stale(f): return False
-            f.unlink()
+            f.unlink(missing_ok=True)     # its owner releases without the lock: it may be gone since _stale looked
         self.mine.add(f)                  # before it exists: an interrupt from here on still releases it
         fd = os.open(f, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         with os.fdopen(fd, "w") as fh: json.dump({"pid": os.getpid(), "host": self.host, "time": time.time(), "token": self.token}, fh)

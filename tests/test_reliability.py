@@ -269,3 +269,19 @@ def test_sigterm_stops_cleanly_and_keeps_finished_trials(how, tmp_path):
     assert len(df) == 24
     pd.testing.assert_frame_equal(df.set_index("key").loc[kept["key"], ["kendall_tau"]],
                                   kept.set_index("key")[["kendall_tau"]], atol=0, rtol=0)
+
+
+def test_a_claim_released_while_another_process_looks_at_it_is_taken(tmp_path):
+    "The race CI met once: b finds a's claim, a releases it (no lock: it only unlinks its own), b takes it over"
+    from nasloss_nb.runs import Claims
+    a, b = Claims(tmp_path), Claims(tmp_path)
+    try:
+        assert a.take("block") and not b.take("block")                 # a live owner keeps its block
+        seen = []
+        def released_meanwhile(f):                                     # b's look at the claim, then a's release
+            seen.append(f.name); a.release("block"); return True
+        b._stale = released_meanwhile
+        assert b.take("block") and seen == ["block.claim"]            # was FileNotFoundError from f.unlink()
+        assert json.loads((tmp_path / "claims" / "block.claim").read_text())["token"] == b.token
+    finally:
+        a.close(); b.close()
