@@ -114,7 +114,7 @@ def _forget_darts_runs(ui) -> None:
 def _train_darts_run(ui) -> None:
     "The explorer's `train`: one more run with the controls' values (`train_genotype`), drawn epoch by epoch"
     import html
-    c, st, status, bar = ui.controls, ui.state, ui.outputs["status"], ui.controls["bar"]
+    c, st, status, bar = ui.controls, ui.state, ui.outputs["status"], ui.bar
     k, t0, geno = len(st["runs"]) + 1, time.perf_counter(), c["genotype"].value
     now = {"name": f"{k}: {geno}, {c['fidelity'].value}, {c['epochs'].value} epochs, seed {c['seed'].value}", "loss": [], "val": []}
     def step(p):
@@ -156,6 +156,7 @@ def darts_explorer(genotype: str = "DARTS-V2",     # a key of GENOTYPES, or any 
     ui = widgets.VBox([widgets.HBox(columns), widgets.HBox([c["train"], c["clear runs"], c["bar"]]), *out.values()],
                       layout=widgets.Layout(max_width=f"{width + 160}px"))   # the table: one line a run
     ui.state = {"rows": [], "runs": [], "figure": None, "error": None, "draws": 0}
+    ui.bar = c.pop("bar")                                # shown, not a control: `controls` keeps its keys
     ui.controls, ui.outputs, ui.genos, ui.device, ui.threads, ui.width = c, out, genos, device, threads, width
     c["train"].on_click(lambda _: _train_darts_run(ui)); c["clear runs"].on_click(lambda _: _forget_darts_runs(ui))
     return ui

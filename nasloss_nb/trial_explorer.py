@@ -141,9 +141,9 @@ def _train_run(ui) -> None:
     k, t0, epochs, po, seed = len(st["runs"]) + 1, time.perf_counter(), c["epochs"].value, c["portion %"].value, c["seed"].value
     status.value = f"<small>run {k}: training...</small>"
     now = {"name": f"{k}: {c['loss'].value}, {c['predictor'].value}, {po:g}%, seed {seed}", "loss": [], "val_tau": []}
-    c["bar"].max, c["bar"].value, last = epochs, 0, [0.0]
+    ui.bar.max, ui.bar.value, last = epochs, 0, [0.0]
     def on_epoch(e, l, model=None):              # run_trials passes the predictor to a callback that takes `model`
-        now["loss"].append(l); c["bar"].value = e + 1
+        now["loss"].append(l); ui.bar.value = e + 1
         if len(rows): now["val_tau"].append(epoch_tau(model, s, rows))
         if time.perf_counter() - last[0] > 2 or e + 1 == epochs:    # a redraw at most every 2 s: the page keeps up
             _draw_runs(ui, [now]); last[0] = time.perf_counter()
@@ -187,6 +187,7 @@ def trial_explorer(space: str | TabularSpace = "nbgraph",  # first space shown: 
                        widgets.HTML(f"<small>right: {html.escape(held)}</small>"), *out.values()],
                       layout=widgets.Layout(max_width=f"{width + 20}px"))
     ui.state = {"row": None, "error": None, "figure": None, "rows": [], "runs": [], "curves": None}
+    ui.bar = c.pop("bar")                                # shown, not a control: `controls` keeps its keys
     ui.controls, ui.outputs, ui.yours, ui.mine, ui.val_tau, ui.width = c, out, yours, mine, val_tau, width
     c["space"].observe(lambda ch: setattr(c["task"], "options", tasks(ch["new"])), "value")
     c["train"].on_click(lambda _: _train_run(ui)); c["clear runs"].on_click(lambda _: _forget_runs(ui))
