@@ -74,11 +74,11 @@ class Claims:
 # %% ../nbs/10a_runs.ipynb #7128721a
 def _stale(self: Claims, f: Path) -> bool:
     "Whether claim `f` (not ours) has lost its owner (a claim released meanwhile has: it is gone)"
-    try: c, age = json.loads(f.read_text()), time.time() - f.stat().st_mtime
+    try: age = time.time() - f.stat().st_mtime
     except FileNotFoundError: return True
-    except (OSError, ValueError):
-        try: return time.time() - f.stat().st_mtime > CLAIM_TTL
-        except FileNotFoundError: return True
+    try: c = json.loads(f.read_text())
+    except FileNotFoundError: return True
+    except (OSError, ValueError): return age > CLAIM_TTL     # unreadable (being written, or torn): judged by its age
     if age > CLAIM_TTL or c.get("host") != self.host: return age > CLAIM_TTL
     return c.get("token") not in _LIVE if c.get("pid") == os.getpid() else not _alive(c.get("pid", -1))
 
