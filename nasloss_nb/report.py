@@ -78,8 +78,8 @@ def summary(df: pd.DataFrame | list[dict],          # sweep results or `run_tria
 # %% ../nbs/12_report.ipynb #b5487760
 def one_row_per_seed(df: pd.DataFrame | list[dict]) -> pd.DataFrame:
     """Each seed once per setting, test set and loss label: the first row read. Folders read together can hold one
-    trial twice: stored in both (one key), or trained in both randomness modes (two keys: `fig2` regenerated with
-    'member' beside `fig3`'s 'block' rows of the same sizes); counted twice, its seed would weigh double"""
+    trial twice: stored in both (one key), or trained in both randomness modes (two keys: a folder's 'block' rows
+    beside another's 'member' rows of the same setting); counted twice, its seed would weigh double"""
     df = results_table(df)
     if df.empty or "seed" not in df: return df
     return df.drop_duplicates([c for c in setting_keys(df) + ["test_set", "label", "seed"] if c in df])
